@@ -629,8 +629,8 @@ int ingest_dir_end(struct ingest *g)
 	if (!d || g->cur_file)
 		return -EINVAL;
 	g->cur_dir = d->parent;
+	drain(g, 0); /* before closing: a drain may seal a closed d and free it */
 	d->closed = 1;
-	drain(g, 0);
 	dir_try_seal(g, d);
 	return atomic_load(&g->err);
 }
@@ -916,10 +916,11 @@ static int setup(struct ingest *g, const struct ingest_opts *o)
 	struct oid seed;
 	int e;
 	g->nworkers = o && o->workers > 0 ? o->workers : os_ncpu();
-	g->nuploaders = o && o->uploaders > 0 ? o->uploaders : 2;
+	g->nuploaders = o && o->uploaders > 0 ? o->uploaders : 1;
 	g->max_chunk = r->cfg.chunker.max;
-	/* Enough jobs to keep every worker busy with one queued behind it. */
-	g->njobs = (size_t)g->nworkers * 2 + 2;
+	/* One job per worker, one being filled and one coming back: more only
+	 * adds memory (each may hold a max-size chunk), not speed. */
+	g->njobs = (size_t)g->nworkers + 2;
 	g->jobs = calloc(g->njobs, sizeof(*g->jobs));
 	g->free_jobs = calloc(g->njobs, sizeof(*g->free_jobs));
 	/* pack builders: one filling per packer, one per uploader, one queued */

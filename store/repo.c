@@ -353,27 +353,33 @@ int repo_get_object(struct repo *r, struct codec *c, enum obj_type type,
 	return e;
 }
 
+int repo_read_blob_at(struct repo *r, struct codec *c, const struct oid *id,
+		      const struct blob_loc *loc, struct buf *scratch, struct buf *out)
+{
+	char key[96];
+	repo_object_key(key, sizeof(key), OBJ_DATA, &loc->pack);
+	int e = backend_get_range(r->be, key, loc->offset, loc->length, scratch);
+	if (e < 0)
+		return e;
+	if (scratch->len != loc->length)
+		return -EBADMSG;
+	e = codec_open(c, loc->type, id, scratch->data, scratch->len,
+		       loc->type == OBJ_TREE ? TREE_MAX : CHUNKER_MAX_LIMIT, out);
+	if (!e && out->len != loc->plain_len)
+		e = -EBADMSG;
+	return e;
+}
+
 int repo_read_blob(struct repo *r, struct codec *c, const struct oid *id,
 		   uint8_t type, struct buf *scratch, struct buf *out)
 {
 	struct blob_loc loc;
-	char key[96];
 	int e = catalog_blob_find(r->cat, id, &loc);
 	if (e < 0)
 		return e;
 	if (loc.type != type)
 		return -EBADMSG;
-	repo_object_key(key, sizeof(key), OBJ_DATA, &loc.pack);
-	e = backend_get_range(r->be, key, loc.offset, loc.length, scratch);
-	if (e < 0)
-		return e;
-	if (scratch->len != loc.length)
-		return -EBADMSG;
-	e = codec_open(c, type, id, scratch->data, scratch->len,
-		       type == OBJ_TREE ? TREE_MAX : CHUNKER_MAX_LIMIT, out);
-	if (!e && out->len != loc.plain_len)
-		e = -EBADMSG;
-	return e;
+	return repo_read_blob_at(r, c, id, &loc, scratch, out);
 }
 
 int repo_load_tree(struct repo *r, struct codec *c, const struct oid *id,
@@ -482,6 +488,12 @@ static int cmp_oid(const void *a, const void *b)
 	return memcmp(a, b, OID_LEN);
 }
 
+static void sort_seen(struct sync_ctx *s)
+{
+	if (s->nseen)
+		qsort(s->seen, s->nseen, sizeof(*s->seen), cmp_oid);
+}
+
 struct gone_ctx {
 	struct sync_ctx *s;
 	int (*forget)(struct catalog *c, const struct oid *name);
@@ -491,7 +503,7 @@ struct gone_ctx {
 static int forget_if_gone(void *ctx, const struct oid *name)
 {
 	struct gone_ctx *g = ctx;
-	if (bsearch(name, g->s->seen, g->s->nseen, sizeof(*name), cmp_oid))
+	if (g->s->nseen && bsearch(name, g->s->seen, g->s->nseen, sizeof(*name), cmp_oid))
 		return 0;
 	g->any = 1;
 	return g->forget ? g->forget(g->s->r->cat, name) : 0;
@@ -510,7 +522,7 @@ int repo_sync_catalog(struct repo *r)
 	int e = backend_list(r->be, "index/", load_index, &s);
 	if (e < 0)
 		goto out;
-	qsort(s.seen, s.nseen, sizeof(*s.seen), cmp_oid);
+	sort_seen(&s);
 	if ((e = catalog_index_names(r->cat, forget_if_gone, &g)) < 0)
 		goto out;
 	if (g.any) {
@@ -522,7 +534,7 @@ int repo_sync_catalog(struct repo *r)
 	s.nseen = 0;
 	if ((e = backend_list(r->be, "snapshots/", load_snapshot, &s)) < 0)
 		goto out;
-	qsort(s.seen, s.nseen, sizeof(*s.seen), cmp_oid);
+	sort_seen(&s);
 	/* Forget snapshots deleted on the destination. */
 	struct sync_ctx known = { .r = r };
 	if ((e = catalog_snapshots(r->cat, each_snapshot_name, &known)) < 0) {

@@ -100,6 +100,11 @@ int repo_get_object(struct repo *r, struct codec *c, enum obj_type type,
 int repo_read_blob(struct repo *r, struct codec *c, const struct oid *id,
 		   uint8_t type, struct buf *scratch, struct buf *out);
 
+/* The same with the location already looked up (threads that must not
+ * contend for the catalog look locations up beforehand). */
+int repo_read_blob_at(struct repo *r, struct codec *c, const struct oid *id,
+		      const struct blob_loc *loc, struct buf *scratch, struct buf *out);
+
 /* Loads a tree (from the catalog's tree cache, else from its pack, caching
  * it).  *out is the caller's (tree_free). */
 int repo_load_tree(struct repo *r, struct codec *c, const struct oid *id,
