@@ -27,12 +27,19 @@ static json_t *snapshot_json(const struct snapshot *s)
 	for (size_t i = 0; i < s->nsources; i++)
 		json_array_append_new(srcs, json_pack("{ssssss}", "name", s->sources[i].name,
 			"path", s->sources[i].path, "host", s->sources[i].host));
-	json_t *o = json_pack("{sssssssssssssssoso}", "id", id, "short_id", id,
-		"name", name, "time", t, "host", s->host, "user", s->user, "tree", tree,
-		"program", s->program, "tags", tags, "sources", srcs);
+	json_t *o = json_object();
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "id", json_string(id));
 	json_object_set_new(o, "short_id", json_stringn(id, 8));
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "time", json_string(t));
+	json_object_set_new(o, "host", json_string(s->host));
+	json_object_set_new(o, "user", json_string(s->user));
+	json_object_set_new(o, "tree", json_string(tree));
+	json_object_set_new(o, "program", json_string(s->program));
+	json_object_set_new(o, "tags", tags);
+	json_object_set_new(o, "sources", srcs);
 	if (s->has_parent) {
 		char parent[OID_HEX_LEN + 1];
 		oid_hex(parent, &s->parent);
