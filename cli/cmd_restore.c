@@ -26,12 +26,17 @@ static int handle(void *ctx, int opt, const char *arg)
 static void show(void *ctx, double elapsed, char *line, size_t n)
 {
 	const struct restore_progress *p = ctx;
-	char done[16], el[16], rate[16];
-	fmt_bytes(p->bytes, done, sizeof(done));
-	fmt_bytes(elapsed > 0 ? (uint64_t)((double)p->bytes / elapsed) : 0, rate, sizeof(rate));
+	char done[16], total[16], el[16], rate[16], eta[16] = "?";
+	uint64_t bytes = p->bytes, tb = p->bytes_total;
+	fmt_bytes(bytes, done, sizeof(done));
+	fmt_bytes(tb, total, sizeof(total));
+	fmt_bytes(elapsed > 0 ? (uint64_t)((double)bytes / elapsed) : 0, rate, sizeof(rate));
 	fmt_duration(elapsed, el, sizeof(el));
-	snprintf(line, n, "[%s] %llu files, %llu dirs, %s, %s/s", el,
-		 (unsigned long long)p->files, (unsigned long long)p->dirs, done, rate);
+	if (bytes && tb >= bytes)
+		fmt_duration(elapsed * (double)(tb - bytes) / (double)bytes, eta, sizeof(eta));
+	snprintf(line, n, "[%s] %llu/%llu files, %s/%s, %s/s, ETA %s", el,
+		 (unsigned long long)p->files, (unsigned long long)p->files_total, done, total,
+		 rate, eta);
 }
 
 int cmd_restore(struct cli *c, int argc, char **argv)
@@ -73,7 +78,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 		       (unsigned long long)res.dirs, (unsigned long long)res.bytes,
 		       (unsigned long long)res.failed);
 	else if (!c->quiet && (e == 0 || res.failed))
-		printf("restored %llu files and %llu directories (%s) from %.8s into %s\n",
+		printf("restored %llu files, %llu directories (%s) from %.8s into %s\n",
 		       (unsigned long long)res.files, (unsigned long long)res.dirs, bytes, id,
 		       o.target);
 	if (res.failed)
