@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/os.h"
 #include "lib/version.h"
+#include "store/lease.h"
 
 #define READ_BUF (1u << 20)
 
@@ -511,6 +512,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_result
 {
 	struct walk w = { .r = r, .o = o, .prog = o->progress };
 	struct parent p = { 0 };
+	struct lease *lease = NULL;
 	struct scan scan = { .prog = o->progress };
 	struct stat st;
 	struct oid root;
@@ -542,7 +544,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_result
 		e = -ENOMEM;
 		goto out;
 	}
-	if ((e = load_parent(r, &p)) < 0)
+	if ((e = load_parent(r, &p)) < 0 || (e = lease_take(r, "backup", &lease)) < 0)
 		goto out;
 	if (o->progress) {
 		scan.root = abs;
@@ -575,6 +577,7 @@ out:
 	if (o->progress)
 		o->progress->ingest = NULL;
 	ingest_free(w.g);
+	lease_release(lease);
 	release_parent(&p);
 	idmap_free(w.links);
 	buf_release(&w.path);
