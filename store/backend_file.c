@@ -291,24 +291,28 @@ static struct fd_ent *fd_insert(struct file_backend *fb, struct fd_ent *e)
 static int fd_open(struct file_backend *fb, const char *key, struct fd_ent **out)
 {
 	struct stat st;
-	int fd = openat(fb->rootfd, key, O_RDONLY | O_CLOEXEC);
+	struct fd_ent *e = NULL;
+	int r, fd = openat(fb->rootfd, key, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return not_found(-errno);
-	int r = fstat(fd, &st) < 0 ? -errno : 0;
-	if (r == 0 && !S_ISREG(st.st_mode))
-		r = -ENOENT;
-	struct fd_ent *e = r == 0 ? calloc(1, sizeof(*e)) : NULL;
-	if (r == 0 && (!e || !(e->key = strdup(key))))
-		r = -ENOMEM;
-	if (r < 0) {
-		free(e);
-		close(fd);
-		return r;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
 	}
+	r = -ENOENT;
+	if (!S_ISREG(st.st_mode))
+		goto out;
+	r = -ENOMEM;
+	if (!(e = calloc(1, sizeof(*e))) || !(e->key = strdup(key)))
+		goto out;
 	e->fd = fd;
 	e->refs = 1;
 	*out = e;
 	return 0;
+out:
+	free(e);
+	close(fd);
+	return r;
 }
 
 /* An fd for key, from the cache or newly opened (and cached).  Hand it back
