@@ -4,6 +4,9 @@
  *
  * Keys are relative '/'-separated names: "config", "keys/<hex>",
  * "data/<2 hex>/<hex>", "index/<hex>", "snapshots/<hex>", "locks/<hex>".
+ * A key is made of [A-Za-z0-9._-] and '/', with no empty, "." or ".."
+ * component and no ".tmp-" (temp files of interrupted writes, which lists
+ * never show); any other key gives -EINVAL.
  * Every operation may be called from several threads at once.  All return
  * 0 or -errno; -ENOENT means the object does not exist.
  */
@@ -96,7 +99,8 @@ struct backend *backend_file_new(const char *dir, int create, int *err);
  *   OP@N=ERR  fails with errno name ERR (ENOSPC, ETIMEDOUT, ...)
  *   flip@N    the Nth get/get_range returns its data with one byte flipped
  *   delay=MS  every call sleeps MS milliseconds first
- * -EINVAL for a malformed spec. */
+ * -EINVAL for a malformed spec.  On failure inner still belongs to the
+ * caller. */
 struct backend *backend_fault_new(struct backend *inner, const char *spec, int *err);
 
 #endif
