@@ -48,7 +48,13 @@ FUZZ_BIN  := $(FUZZ_SRC:%.c=$(O)/%)
 
 all: cairn
 
-cairn: $(O)/libcairn.a $(CLI_OBJ)
+# The binary is linked per build directory (build/, build-san/) and copied
+# to ./cairn, so switching between plain and sanitizer builds never leaves a
+# stale ./cairn behind.
+cairn: $(O)/cairn
+	@cmp -s $< $@ || cp $< $@
+
+$(O)/cairn: $(O)/libcairn.a $(CLI_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(O)/libcairn.a $(LDLIBS)
 
 $(O)/libcairn.a: $(CORE_OBJ)
@@ -92,7 +98,7 @@ check: tests
 clean:
 	rm -rf $(O) cairn
 
-.PHONY: all tests check fuzz clean
+.PHONY: all cairn tests check fuzz clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -64,6 +64,14 @@ long base64_decode(void *out, size_t max, const char *in)
 	size_t len = strlen(in);
 	if (len % 4 || len / 4 * 3 > max + 2 || len > (1u << 20))
 		return -EINVAL;
+	/* '=' only as padding at the very end: EVP_DecodeBlock would take it
+	 * anywhere as zero bits. */
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '=' && i + 2 < len)
+			return -EINVAL;
+		if (in[i] == '=' && i + 1 < len && in[i + 1] != '=')
+			return -EINVAL;
+	}
 	unsigned char *tmp = malloc(len / 4 * 3 + 1);
 	if (!tmp)
 		return -ENOMEM;

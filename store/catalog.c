@@ -118,7 +118,7 @@ static int setup(struct catalog *c)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", CATALOG_SCHEMA_VERSION);
 		if ((r = exec(c, "BEGIN IMMEDIATE")) < 0)
 			return r;
-		if ((version && (r = exec(c, drop_all)) < 0) ||
+		if ((r = exec(c, drop_all)) < 0 ||
 		    (r = exec(c, schema)) < 0 || (r = exec(c, sql)) < 0) {
 			exec(c, "ROLLBACK");
 			return r;

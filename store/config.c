@@ -180,7 +180,7 @@ static int parse_keyfile(const void *json, size_t n, json_t **root,
 				  "salt", &salt, "master", sealed))
 		return -EBADMSG;
 	if (version != KEYFILE_VERSION || strcmp(kdf, "argon2id") ||
-	    t < 1 || t > 64 || m < 8 || m > (4 << 20) || p < 1 || p > 16 ||
+	    t < 1 || t > 64 || p < 1 || p > 16 || m < 8 * p || m > (4 << 20) ||
 	    base64_decode(info->kdf.salt, sizeof(info->kdf.salt), salt) !=
 		    sizeof(info->kdf.salt) ||
 	    time_parse_rfc3339(created, &info->created_ns) < 0)

@@ -9,8 +9,9 @@
 
 #include "store/chunker.h"
 
-/* Smallest possible encoded entry: 1-byte name and the fixed fields. */
-#define MIN_ENTRY_LEN 16
+/* Smallest possible encoded entry: a 1-byte name and one byte for each of
+ * the other fields (a fifo with zero metadata and no extension). */
+#define MIN_ENTRY_LEN 14
 
 int tree_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
