@@ -150,8 +150,13 @@ uint64_t rd_varint(struct rd *r)
 		if (shift == 63 && (c > 1 || (p[0] & 0x80)))
 			break;
 		v |= c << shift;
-		if (!(p[0] & 0x80))
+		if (!(p[0] & 0x80)) {
+			/* a final zero byte after others is an overlong form:
+			 * refuse it, so every value has one encoding */
+			if (shift && !c)
+				break;
 			return v;
+		}
 	}
 	r->err = -EBADMSG;
 	return 0;

@@ -86,6 +86,9 @@ int time_parse_rfc3339(const char *s, int64_t *time_ns)
 	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
 			 .tm_hour = h, .tm_min = m, .tm_sec = sec };
 	time_t t = timegm(&tm);
+	/* nanoseconds since 1970 fit in int64 only for years ~1678..2261 */
+	if ((int64_t)t - off < -9223372035LL || (int64_t)t - off > 9223372035LL)
+		return -EINVAL;
 	/* timegm rolls 2024-02-31 over to March: refuse dates that moved */
 	if (tm.tm_mday != D || tm.tm_mon != M - 1)
 		return -EINVAL;

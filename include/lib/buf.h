@@ -82,7 +82,8 @@ const uint8_t *rd_bytes(struct rd *r, size_t n);
 uint8_t rd_u8(struct rd *r);
 uint32_t rd_u32le(struct rd *r);
 uint64_t rd_u64le(struct rd *r);
-/* Rejects encodings longer than 10 bytes or overflowing 64 bits. */
+/* Rejects encodings longer than 10 bytes, overflowing 64 bits, or longer
+ * than needed (so decoded-then-encoded bytes are identical). */
 uint64_t rd_varint(struct rd *r);
 /* A varint that must be <= max. */
 uint64_t rd_varint_max(struct rd *r, uint64_t max);
