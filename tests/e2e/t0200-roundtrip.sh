@@ -8,6 +8,15 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# not CMD...: fail if CMD succeeds (under set -e, a line "! CMD" never
+# fails a test).
+not() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
 # expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
 # fail (showing both) unless it exits CODE.
 expect_rc() {
@@ -229,10 +238,10 @@ test_expect "ls -l shows modes, owners, sizes and symlink targets" '
 '
 
 test_expect "the encrypted repository holds no file content or name in clear" '
-	! grep -rqF "hello, cairn" repo
-	! grep -rqF "odd target" repo
-	! grep -rqF "naïve café" repo
-	! grep -rqF "pair1" repo
+	not grep -rqF "hello, cairn" repo
+	not grep -rqF "odd target" repo
+	not grep -rqF "naïve café" repo
+	not grep -rqF "pair1" repo
 '
 
 test_expect "an unencrypted repository round-trips the same tree" '

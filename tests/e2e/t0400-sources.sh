@@ -7,6 +7,15 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# not CMD...: fail if CMD succeeds (under set -e, a line "! CMD" never
+# fails a test).
+not() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
 # expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
 # fail (showing both) unless it exits CODE.
 expect_rc() {
@@ -72,7 +81,7 @@ test_expect "the first snapshot still has only A" '
 	test -n "$first"
 	test "$(top_level "$first")" = /A
 	snap_json 1 >first.json
-	! grep -q "\"name\":\"B\"" first.json
+	not grep -q "\"name\":\"B\"" first.json
 '
 
 test_expect "backing up A again carries B over unchanged" '
@@ -98,8 +107,8 @@ test_expect "the default source name is the directory name" '
 	expect_rc 0 cairn backup "$WORK/nested/deeper/My Docs"
 	cairn ls latest >listed
 	grep -qx "/My Docs/doc" listed
-	! grep -q "^/nested" listed
-	! grep -q "^/deeper" listed
+	not grep -q "^/nested" listed
+	not grep -q "^/deeper" listed
 '
 
 test_expect "a trailing slash does not change the default source name" '
@@ -122,8 +131,8 @@ test_expect "--exclude with a name pattern leaves matching names out anywhere" '
 	expect_rc 0 cairn backup --source ex1 --exclude "*.tmp" ex
 	cairn ls latest:ex1 >listed
 	cat listed
-	! grep -q "\.tmp$" listed
-	! grep -q "cache\.tmp" listed
+	not grep -q "\.tmp$" listed
+	not grep -q "cache\.tmp" listed
 	grep -qx /ex1/keep/file.txt listed
 	grep -qx /ex1/tmp.txt listed
 	grep -qx /ex1/deep/er listed
@@ -136,7 +145,7 @@ test_expect "--exclude with a path pattern leaves out that path only" '
 	expect_rc 0 cairn backup --source ex2 --exclude sub/keep ex
 	cairn ls latest:ex2 >listed
 	cat listed
-	! grep -qx /ex2/sub/keep listed
+	not grep -qx /ex2/sub/keep listed
 	grep -qx /ex2/sub listed
 	grep -qx /ex2/deep/sub/keep listed
 '
@@ -144,7 +153,7 @@ test_expect "--exclude with a path pattern leaves out that path only" '
 test_expect "--exclude with an absolute path leaves that path out" '
 	expect_rc 0 cairn backup --source ex3 --exclude "$WORK/ex/deep" ex
 	cairn ls latest:ex3 >listed
-	! grep -q "^/ex3/deep" listed
+	not grep -q "^/ex3/deep" listed
 	grep -qx /ex3/sub/keep listed
 '
 
@@ -153,9 +162,9 @@ test_expect "several --exclude patterns all apply" '
 		--exclude deep/er ex
 	cairn ls latest:ex4 >listed
 	cat listed
-	! grep -q "\.tmp$" listed
-	! grep -q "/keep" listed
-	! grep -q "^/ex4/deep/er" listed
+	not grep -q "\.tmp$" listed
+	not grep -q "/keep" listed
+	not grep -q "^/ex4/deep/er" listed
 	grep -qx /ex4/deep/sub listed
 	grep -qx /ex4/tmp.txt listed
 '

@@ -8,6 +8,15 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# not CMD...: fail if CMD succeeds (under set -e, a line "! CMD" never
+# fails a test).
+not() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
 # expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
 # fail (showing both) unless it exits CODE.
 expect_rc() {
@@ -95,8 +104,8 @@ test_expect "a warning line names each path that could not be read" '
 	cat partial.err
 	grep -q "warning: $WORK/pt/secret: " partial.err
 	grep -q "warning: $WORK/pt/locked: " partial.err
-	! grep -q "pt/ok" partial.err
-	! grep -q "pt/sub" partial.err
+	not grep -q "pt/ok" partial.err
+	not grep -q "pt/sub" partial.err
 '
 
 test_expect "the summary says some files could not be read" '
@@ -110,11 +119,18 @@ test_expect "the partial snapshot exists and holds the readable files" '
 	cairn ls latest >listed
 	grep -qx /pt/ok listed
 	grep -qx /pt/sub/ok2 listed
-	! grep -qx /pt/locked/inner listed
+	not grep -qx /pt/locked/inner listed
 	expect_rc 0 cairn restore latest --target partial-out
 	cmp pt/ok partial-out/pt/ok
 	cmp pt/sub/ok2 partial-out/pt/sub/ok2
 	expect_rc 0 cairn check --read-data
+'
+
+test_expect "the partial snapshot counts only the files it stored" '
+	export CAIRN_REPO=file://$WORK/user/repo
+	cat partial.out
+	grep -q "^files:  2 new, 0 changed, 0 unmodified" partial.out
+	cairn snapshots --json | grep -q "\"stats\":{\"files_new\":2,"
 '
 
 # ---- damage on the destination ----
@@ -164,7 +180,7 @@ test_expect "restore from that pack exits non-zero naming the file, the rest int
 	cat out err
 	test "$st" != 0
 	grep -q "src/d/big" err
-	! grep -q "src/small\|src/top\|src/second\|src/many" err
+	not grep -q "src/small\|src/top\|src/second\|src/many" err
 	diff <(manifest_without src d/big) <(manifest_without flip-out/src d/big)
 '
 

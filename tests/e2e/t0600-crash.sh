@@ -10,6 +10,15 @@
 MiB=1048576
 export MiB
 
+# not CMD...: fail if CMD succeeds (under set -e, a line "! CMD" never
+# fails a test).
+not() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
 # expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
 # fail (showing both) unless it exits CODE.
 expect_rc() {
@@ -77,7 +86,7 @@ check_clean() {
 	CAIRN_REPO=file://$WORK/$1 expect_rc 0 "$CAIRN" check
 	cat err
 	grep -q "no errors were found" out
-	! grep -q "error:" err
+	not grep -q "error:" err
 	CAIRN_REPO=file://$WORK/$1 expect_rc 0 "$CAIRN" --json check
 	grep -q '"errors":0,' out
 }
