@@ -80,18 +80,23 @@ static void print_summary(const struct cli *c, const struct backup_result *res, 
 	oid_hex(id, &s->id);
 	snapshot_dirname(s->time_ns, name, sizeof(name));
 	if (c->json) {
-		json_t *o = json_pack("{sssssIsIsIsIsIsIsIsIsfsisi}", "snapshot_id", id,
-			"name", name, "files_new", (json_int_t)st->files_new,
-			"files_changed", (json_int_t)st->files_changed,
-			"files_unmodified", (json_int_t)st->files_unmodified,
-			"dirs", (json_int_t)st->dirs, "bytes_total", (json_int_t)st->bytes_total,
-			"bytes_read", (json_int_t)st->bytes_read,
-			"bytes_added", (json_int_t)st->bytes_added,
-			"bytes_stored", (json_int_t)st->bytes_stored,
-			"blobs_added", (json_int_t)st->blobs_added,
-			"duration", (double)st->duration_ms / 1000.0,
-			"warnings", (int)res->warnings, "exit_code", rc);
-		char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_t *o = json_object();
+		json_object_set_new(o, "snapshot_id", json_string(id));
+		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "files_new", json_integer((json_int_t)st->files_new));
+		json_object_set_new(o, "files_changed", json_integer((json_int_t)st->files_changed));
+		json_object_set_new(o, "files_unmodified",
+				    json_integer((json_int_t)st->files_unmodified));
+		json_object_set_new(o, "dirs", json_integer((json_int_t)st->dirs));
+		json_object_set_new(o, "bytes_total", json_integer((json_int_t)st->bytes_total));
+		json_object_set_new(o, "bytes_read", json_integer((json_int_t)st->bytes_read));
+		json_object_set_new(o, "bytes_added", json_integer((json_int_t)st->bytes_added));
+		json_object_set_new(o, "bytes_stored", json_integer((json_int_t)st->bytes_stored));
+		json_object_set_new(o, "blobs_added", json_integer((json_int_t)st->blobs_added));
+		json_object_set_new(o, "duration", json_real((double)st->duration_ms / 1000.0));
+		json_object_set_new(o, "warnings", json_integer(res->warnings));
+		json_object_set_new(o, "exit_code", json_integer(rc));
+		char *txt = json_dumps(o, JSON_COMPACT);
 		if (txt)
 			puts(txt);
 		free(txt);

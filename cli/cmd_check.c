@@ -48,11 +48,13 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	int e = check_run(r, &o, &res);
 	if (c->json) {
 		printf("{\"errors\":%llu,\"warnings\":%llu,\"packs\":%llu,\"indexes\":%llu,"
-		       "\"snapshots\":%llu,\"trees\":%llu,\"blobs_read\":%llu}\n",
+		       "\"snapshots\":%llu,\"trees\":%llu,\"blobs_read\":%llu,"
+		       "\"unused_blobs\":%llu,\"unused_bytes\":%llu}\n",
 		       (unsigned long long)res.errors, (unsigned long long)res.warnings,
 		       (unsigned long long)res.packs, (unsigned long long)res.indexes,
 		       (unsigned long long)res.snapshots, (unsigned long long)res.trees,
-		       (unsigned long long)res.blobs_read);
+		       (unsigned long long)res.blobs_read, (unsigned long long)res.unused_blobs,
+		       (unsigned long long)res.unused_bytes);
 	} else if (e == 0 || res.errors) {
 		printf("%llu packs, %llu indexes, %llu snapshots, %llu trees",
 		       (unsigned long long)res.packs, (unsigned long long)res.indexes,
@@ -60,6 +62,12 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		if (o.read_data)
 			printf(", %llu blobs read", (unsigned long long)res.blobs_read);
 		printf("\n");
+		if (res.unused_blobs) {
+			char sz[16];
+			fmt_bytes(res.unused_bytes, sz, sizeof(sz));
+			printf("%llu blobs (%s) are not used by any snapshot\n",
+			       (unsigned long long)res.unused_blobs, sz);
+		}
 		if (res.errors)
 			printf("%llu errors found\n", (unsigned long long)res.errors);
 		else

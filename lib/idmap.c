@@ -112,6 +112,34 @@ void *idmap_put(struct idmap *m, const uint8_t *key, int *added)
 	return s + IDMAP_KEY_LEN;
 }
 
+int idmap_del(struct idmap *m, const uint8_t *key)
+{
+	int found;
+	size_t i = find(m, key, &found);
+	if (!found)
+		return 0;
+	/* Backward-shift deletion: move later members of the probe run into
+	 * the hole so lookups never need tombstones. */
+	size_t mask = m->cap - 1, hole = i, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!m->used[j])
+			break;
+		size_t home = hash(m->slots + j * m->slot) & mask;
+		/* j may move to the hole only if its home is not between the
+		 * hole and j (cyclically) */
+		int between = hole <= j ? (home > hole && home <= j)
+					: (home > hole || home <= j);
+		if (between)
+			continue;
+		memcpy(m->slots + hole * m->slot, m->slots + j * m->slot, m->slot);
+		hole = j;
+	}
+	m->used[hole] = 0;
+	m->count--;
+	return 1;
+}
+
 const uint8_t *idmap_next(const struct idmap *m, size_t *pos, void **value)
 {
 	for (size_t i = *pos; i < m->cap; i++) {

@@ -2,11 +2,14 @@
  * as a spec says (include/store/backend.h), so tests can reach every error
  * path.  Owns the spec parser and the per-operation call counters.
  *
- * Beyond the header's grammar, "flip@N+" flips every read from the Nth on.
+ * Beyond the header's grammar, "flip@N+" flips every read from the Nth on,
+ * and "OP@N=crash" lets the Nth call of OP complete and then kills the
+ * process with SIGKILL — a crash at the most awkward moment, made certain.
  */
 #include "store/backend.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -60,8 +63,13 @@ struct fault_rule {
 	enum fault_op op;
 	uint64_t n;   /* 1-based call number */
 	bool onward;  /* "N+": this call and every later one */
-	int err;      /* -errno to fail with (unused for flip) */
+	int err;      /* -errno to fail with (unused for flip), or FAULT_CRASH */
 };
+
+/* A rule's err that means: let the call through, then die. */
+#define FAULT_CRASH 1
+/* Set by fault_enter when this thread's call is to end in a crash. */
+static _Thread_local bool crash_after;
 
 struct fault_backend {
 	struct backend b;
@@ -129,7 +137,7 @@ static int parse_rule(const char *tok, struct fault_rule *rule)
 	p += rule->onward;
 	rule->err = -EIO;
 	if (*p == '=' && rule->op != OP_FLIP) {
-		rule->err = errno_by_name(p + 1);
+		rule->err = !strcmp(p + 1, "crash") ? FAULT_CRASH : errno_by_name(p + 1);
 		return rule->err ? 0 : -EINVAL;
 	}
 	return *p ? -EINVAL : 0;
@@ -202,10 +210,22 @@ static int fault_enter(struct fault_backend *f, enum fault_op op)
 	for (size_t i = 0; i < f->n_rules; i++) {
 		const struct fault_rule *rule = &f->rules[i];
 		if ((rule->op == op && rule_hits(rule, n)) ||
-		    (rule->op == OP_ANY && rule_hits(rule, any)))
-			return rule->err;
+		    (rule->op == OP_ANY && rule_hits(rule, any))) {
+			if (rule->err != FAULT_CRASH)
+				return rule->err;
+			crash_after = true;
+			return 0;
+		}
 	}
 	return 0;
+}
+
+/* Ends a call: the result, unless a crash rule matched it. */
+static int fault_leave(int r)
+{
+	if (crash_after)
+		raise(SIGKILL);
+	return r;
 }
 
 /* A read (get or get_range) numbered nth among reads: flips the middle
@@ -230,7 +250,7 @@ static int fault_get(struct backend *b, const char *key, struct buf *out)
 		r = backend_get(b->inner, key, out);
 	if (r == 0)
 		fault_flip(f, nth, out);
-	return r;
+	return fault_leave(r);
 }
 
 static int fault_get_range(struct backend *b, const char *key, uint64_t off,
@@ -243,32 +263,32 @@ static int fault_get_range(struct backend *b, const char *key, uint64_t off,
 		r = backend_get_range(b->inner, key, off, len, out);
 	if (r == 0)
 		fault_flip(f, nth, out);
-	return r;
+	return fault_leave(r);
 }
 
 static int fault_put(struct backend *b, const char *key, const void *p, size_t n)
 {
 	int r = fault_enter(fault_of(b), OP_PUT);
-	return r ? r : backend_put(b->inner, key, p, n);
+	return fault_leave(r ? r : backend_put(b->inner, key, p, n));
 }
 
 static int fault_stat(struct backend *b, const char *key, uint64_t *size)
 {
 	int r = fault_enter(fault_of(b), OP_STAT);
-	return r ? r : backend_stat(b->inner, key, size);
+	return fault_leave(r ? r : backend_stat(b->inner, key, size));
 }
 
 static int fault_del(struct backend *b, const char *key)
 {
 	int r = fault_enter(fault_of(b), OP_DEL);
-	return r ? r : backend_del(b->inner, key);
+	return fault_leave(r ? r : backend_del(b->inner, key));
 }
 
 static int fault_list(struct backend *b, const char *prefix, backend_list_fn fn,
 		      void *ctx)
 {
 	int r = fault_enter(fault_of(b), OP_LIST);
-	return r ? r : backend_list(b->inner, prefix, fn, ctx);
+	return fault_leave(r ? r : backend_list(b->inner, prefix, fn, ctx));
 }
 
 static void fault_free(struct backend *b)

@@ -115,15 +115,17 @@ static int unchanged(const struct tree_entry *prev, const struct tree_entry *now
 	       prev->ino == now->ino;
 }
 
-static int read_source_file(struct walk *w, int dirfd, const char *name, struct tree_entry *a,
-		     uint64_t link_key)
+/* Streams a file into ingest.  0 when stored, 1 when it could not be read
+ * (warned and skipped), -errno when the backup itself failed. */
+static int read_source_file(struct walk *w, int dirfd, const char *name,
+			    struct tree_entry *a, uint64_t link_key)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		warn_entry(w, "cannot open", errno);
-		return 0;
+		return 1;
 	}
 	if (a->size > READ_BUF)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -139,6 +141,7 @@ static int read_source_file(struct walk *w, int dirfd, const char *name, struct 
 		if (n < 0) {
 			warn_entry(w, "read error", errno);
 			ingest_file_abort(w->g);
+			e = 1;
 			goto out;
 		}
 		if (n == 0)
@@ -155,50 +158,94 @@ out:
 }
 
 /* Hardlinked files read in this run get a link key so later names of the
- * same inode share the content instead of being read again. */
-static uint64_t link_key_for(struct walk *w, const struct stat *st, int *seen)
+ * same inode share the content instead of being read again.  An inode is
+ * forgotten once all its names are seen, and at most LINKS_MAX are
+ * remembered at once (links to files outside the backup would otherwise
+ * pile up); a name not remembered is simply read again. */
+#define LINKS_MAX 32768
+
+struct link_state {
+	uint64_t key;
+	uint64_t left;   /* names not seen yet */
+};
+
+static void link_id(uint8_t key[IDMAP_KEY_LEN], const struct stat *st)
 {
-	uint8_t key[IDMAP_KEY_LEN] = { 0 };
 	uint64_t mix = st->st_ino * 0x9E3779B97F4A7C15ull ^ st->st_dev;
+	memset(key, 0, IDMAP_KEY_LEN);
 	memcpy(key, &mix, 8);
 	memcpy(key + 8, &st->st_dev, sizeof(st->st_dev));
 	memcpy(key + 16, &st->st_ino, sizeof(st->st_ino));
-	int added;
-	uint64_t *v = idmap_put(w->links, key, &added);
-	if (!v)
+}
+
+/* A name of a hardlinked inode seen before: share its content.  1 if the
+ * entry was added, 0 if the file must be read. */
+static int link_again(struct walk *w, const struct stat *st, struct tree_entry *a)
+{
+	uint8_t id[IDMAP_KEY_LEN];
+	link_id(id, st);
+	struct link_state *ls = idmap_get(w->links, id);
+	if (!ls)
 		return 0;
-	if (added)
-		*v = ++w->next_link;
-	*seen = !added;
-	return *v;
+	uint64_t key = ls->key;
+	int added = ingest_add_link(w->g, a, key) == 0;
+	if (--ls->left == 0) {
+		idmap_del(w->links, id);
+		ingest_forget_link(w->g, key);
+	}
+	return added;
+}
+
+/* The link key to tag a hardlinked file with as it is read (0: none). */
+static uint64_t link_first(struct walk *w, const struct stat *st)
+{
+	uint8_t id[IDMAP_KEY_LEN];
+	int added;
+	if (idmap_count(w->links) >= LINKS_MAX)
+		return 0;
+	link_id(id, st);
+	struct link_state *ls = idmap_put(w->links, id, &added);
+	if (!ls || !added)
+		return 0;
+	ls->key = ++w->next_link;
+	ls->left = st->st_nlink - 1;
+	return ls->key;
 }
 
 static int walk_dir(struct walk *w, int dirfd, const struct tree *prev);
 
-static int do_file(struct walk *w, int dirfd, const char *name, const struct stat *st,
-		   struct tree_entry *a, const struct tree_entry *prev)
+static void count_read(struct walk *w, const struct tree_entry *prev)
 {
-	w->st.bytes_total += a->size;
-	if (unchanged(prev, a) && ingest_have_chunks(w->g, prev)) {
-		a->chunks = prev->chunks;
-		a->nchunks = prev->nchunks;
-		w->st.files_unmodified++;
-		if (w->prog)
-			w->prog->bytes_done += a->size;
-		return ingest_add(w->g, a);
-	}
 	if (prev)
 		w->st.files_changed++;
 	else
 		w->st.files_new++;
-	uint64_t key = 0;
-	if (st->st_nlink > 1) {
-		int seen = 0;
-		key = link_key_for(w, st, &seen);
-		if (seen && ingest_add_link(w->g, a, key) == 0)
-			return 0;
+}
+
+static int do_file(struct walk *w, int dirfd, const char *name, const struct stat *st,
+		   struct tree_entry *a, const struct tree_entry *prev)
+{
+	int e;
+	if (unchanged(prev, a) && ingest_have_chunks(w->g, prev)) {
+		a->chunks = prev->chunks;
+		a->nchunks = prev->nchunks;
+		if ((e = ingest_add(w->g, a)) < 0)
+			return e;
+		w->st.files_unmodified++;
+		if (w->prog)
+			w->prog->bytes_done += a->size;
+	} else if (st->st_nlink > 1 && link_again(w, st, a)) {
+		if (w->prog)
+			w->prog->bytes_done += a->size;
+		count_read(w, prev);
+	} else {
+		uint64_t key = st->st_nlink > 1 ? link_first(w, st) : 0;
+		if ((e = read_source_file(w, dirfd, name, a, key)) != 0)
+			return e < 0 ? e : 0; /* 1: skipped, with a warning */
+		count_read(w, prev);
 	}
-	return read_source_file(w, dirfd, name, a, key);
+	w->st.bytes_total += a->size;
+	return 0;
 }
 
 static int do_symlink(struct walk *w, int dirfd, const char *name, struct tree_entry *a)
@@ -539,7 +586,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_result
 	}
 	w.root_abs = abs;
 	w.rbuf = malloc(READ_BUF);
-	w.links = idmap_new(sizeof(uint64_t));
+	w.links = idmap_new(sizeof(struct link_state));
 	if (!w.rbuf || !w.links) {
 		e = -ENOMEM;
 		goto out;

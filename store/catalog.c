@@ -46,12 +46,14 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS indexes(name BLOB PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS snapshots(name BLOB PRIMARY KEY, time_ns INTEGER NOT NULL,"
 	" json BLOB NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS trees(id BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;";
+	"CREATE TABLE IF NOT EXISTS trees(id BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS uploads(name BLOB PRIMARY KEY, size INTEGER NOT NULL)"
+	" WITHOUT ROWID;";
 
 static const char drop_all[] =
 	"DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS packs; DROP TABLE IF EXISTS blobs;"
 	"DROP TABLE IF EXISTS indexes; DROP TABLE IF EXISTS snapshots;"
-	"DROP TABLE IF EXISTS trees;";
+	"DROP TABLE IF EXISTS trees; DROP TABLE IF EXISTS uploads;";
 
 struct catalog {
 	sqlite3 *db;
@@ -328,27 +330,60 @@ int catalog_add_pack(struct catalog *c, const struct oid *pack, uint64_t size,
 	if (r < 0)
 		return r;
 	if ((r = pack_row(c, pack, size, indexed, &rowid)) < 0 ||
-	    (r = add_blobs(c, rowid, ents, n)) < 0) {
+	    (r = add_blobs(c, rowid, ents, n)) < 0 ||
+	    (r = catalog_upload_end(c, pack)) < 0) {
 		catalog_rollback(c);
 		return r;
 	}
 	return catalog_commit(c);
 }
 
-int catalog_unindexed_packs(struct catalog *c,
-			    int (*fn)(void *ctx, const struct oid *pack, uint64_t size),
-			    void *ctx)
+/* Runs one statement binding a pack name (and optionally a size). */
+static int pack_stmt(struct catalog *c, const char *sql, const struct oid *pack,
+		     const uint64_t *size)
+{
+	sqlite3_stmt *s;
+	lock(c);
+	int r = prep(c, sql, &s);
+	if (r == 0) {
+		bind_oid(s, 1, pack);
+		if (size)
+			sqlite3_bind_int64(s, 2, (sqlite3_int64)*size);
+		r = step_done(c, s, sql);
+		sqlite3_finalize(s);
+	}
+	unlock(c);
+	return r;
+}
+
+int catalog_upload_begin(struct catalog *c, const struct oid *pack, uint64_t size)
+{
+	return pack_stmt(c, "INSERT OR REPLACE INTO uploads(name, size) VALUES (?, ?)",
+			 pack, &size);
+}
+
+int catalog_upload_end(struct catalog *c, const struct oid *pack)
+{
+	return pack_stmt(c, "DELETE FROM uploads WHERE name = ?", pack, NULL);
+}
+
+
+/* Runs a query of (name, size) rows and hands each to fn, after collecting
+ * them all, so fn may use the catalog. */
+static int list_packs(struct catalog *c, const char *sql,
+		      int (*fn)(void *ctx, const struct oid *pack, uint64_t size),
+		      void *ctx)
 {
 	sqlite3_stmt *s = NULL;
 	struct oid *ids = NULL;
 	uint64_t *sizes = NULL;
 	size_t n = 0, cap = 0;
 	lock(c);
-	int r = prep(c, "SELECT name, size FROM packs WHERE indexed = 0", &s);
+	int r = prep(c, sql, &s);
 	while (r == 0) {
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
-			r = rc == SQLITE_DONE ? 1 : sqlerr(c, rc, "unindexed packs");
+			r = rc == SQLITE_DONE ? 1 : sqlerr(c, rc, sql);
 			break;
 		}
 		if (n == cap) {
@@ -377,6 +412,19 @@ int catalog_unindexed_packs(struct catalog *c,
 	free(ids);
 	free(sizes);
 	return r == 1 ? 0 : r;
+}
+
+int catalog_uploads(struct catalog *c,
+		    int (*fn)(void *ctx, const struct oid *pack, uint64_t size), void *ctx)
+{
+	return list_packs(c, "SELECT name, size FROM uploads", fn, ctx);
+}
+
+int catalog_unindexed_packs(struct catalog *c,
+			    int (*fn)(void *ctx, const struct oid *pack, uint64_t size),
+			    void *ctx)
+{
+	return list_packs(c, "SELECT name, size FROM packs WHERE indexed = 0", fn, ctx);
 }
 
 int catalog_pack_blobs(struct catalog *c, const struct oid *pack,

@@ -22,6 +22,7 @@ struct loc {
 	uint32_t pack;      /* index into ck->packs */
 	uint32_t offset, length, plain_len;
 	uint8_t type;
+	uint8_t used;       /* referenced by a snapshot */
 };
 
 struct pack_info {
@@ -109,11 +110,10 @@ static int add_index_pack(struct check *ck, const char *iname, const struct inde
 		return 0;
 	}
 	struct pack_info *info = &ck->packs[*pi];
-	if (info->size != p->size) {
-		problem(ck, "pack %s: size %llu, but index %s says %llu", ph,
-			(unsigned long long)info->size, iname, (unsigned long long)p->size);
-		return 0;
-	}
+	if (info->size != p->size)
+		problem(ck, "pack %s: size %llu, but index %s says %llu (truncated or "
+			"replaced)", ph, (unsigned long long)info->size, iname,
+			(unsigned long long)p->size);
 	info->indexed = 1;
 	for (size_t k = 0; k < p->nblobs; k++) {
 		const struct pack_entry *e = &p->blobs[k];
@@ -122,7 +122,7 @@ static int add_index_pack(struct check *ck, const char *iname, const struct inde
 		if (!l)
 			return -ENOMEM;
 		if (added)
-			*l = (struct loc){ *pi, e->offset, e->length, e->plain_len, e->type };
+			*l = (struct loc){ *pi, e->offset, e->length, e->plain_len, e->type, 0 };
 	}
 	return 0;
 }
@@ -193,36 +193,15 @@ static int read_table(struct check *ck, struct codec *c, uint32_t pi,
 		      const uint8_t *whole, struct pack_entry **t, size_t *n)
 {
 	struct pack_info *p = &ck->packs[pi];
-	struct buf b = BUF_INIT;
-	char key[96];
 	uint32_t tlen;
-	int e = 0;
-	repo_object_key(key, sizeof(key), OBJ_DATA, &p->id);
-	const uint8_t *tail;
-	if (whole) {
-		tail = p->size >= PACK_TRAILER_LEN ? whole + p->size - PACK_TRAILER_LEN : NULL;
-	} else {
-		e = p->size < PACK_TRAILER_LEN ? -EBADMSG
-			: backend_get_range(ck->r->be, key, p->size - PACK_TRAILER_LEN,
-					    PACK_TRAILER_LEN, &b);
-		tail = b.data;
-		if (!e && b.len != PACK_TRAILER_LEN)
-			e = -EBADMSG;
-	}
-	if (!e && !tail)
-		e = -EBADMSG;
-	if (!e)
-		e = pack_parse_trailer(tail, p->size, &tlen);
-	uint64_t toff = p->size - PACK_TRAILER_LEN - (e ? 0 : tlen);
-	if (!e && !whole) {
-		e = backend_get_range(ck->r->be, key, toff, tlen, &b);
-		if (!e && b.len != tlen)
-			e = -EBADMSG;
-	}
-	if (!e)
-		e = pack_decode_table(c, whole ? whole + toff : b.data, tlen, toff, t, n);
-	buf_release(&b);
-	return e;
+	if (!whole)
+		return repo_read_pack_table(ck->r, c, &p->id, p->size, t, n);
+	int e = p->size < PACK_TRAILER_LEN ? -EBADMSG
+		: pack_parse_trailer(whole + p->size - PACK_TRAILER_LEN, p->size, &tlen);
+	if (e < 0)
+		return e;
+	uint64_t toff = p->size - PACK_TRAILER_LEN - tlen;
+	return pack_decode_table(c, whole + toff, tlen, toff, t, n);
 }
 
 static void read_blobs(struct check *ck, struct codec *c, uint32_t pi, const uint8_t *whole,
@@ -336,6 +315,7 @@ static int read_blob(struct check *ck, const struct oid *id, uint8_t type, struc
 		return -ENOENT;
 	if (l->type != type)
 		return -EBADMSG;
+	l->used = 1;
 	repo_object_key(key, sizeof(key), OBJ_DATA, &ck->packs[l->pack].id);
 	int e = backend_get_range(ck->r->be, key, l->offset, l->length, &box);
 	if (!e && box.len != l->length)
@@ -380,8 +360,10 @@ static int check_tree(struct check *ck, const char *snap, const struct oid *id,
 		}
 		for (uint32_t k = 0; k < en->nchunks; k++) {
 			struct loc *l = idmap_get(ck->blobs, en->chunks[k].id.b);
-			if (l && l->type == OBJ_DATA)
+			if (l && l->type == OBJ_DATA) {
+				l->used = 1;
 				continue;
+			}
 			hex(bh, &en->chunks[k].id);
 			problem(ck, "snapshot %s: /%s: chunk %s is %s", snap, (char *)path->data,
 				bh, l ? "not a data blob" : "not in any index");
@@ -456,6 +438,15 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		check_packs(&ck);
 	if (!e)
 		e = backend_list(r->be, "snapshots/", check_snapshot, &ck);
+	size_t pos = 0;
+	void *v;
+	while (!e && idmap_next(ck.blobs, &pos, &v)) {
+		const struct loc *l = v;
+		if (!l->used) {
+			res->unused_blobs++;
+			res->unused_bytes += l->length;
+		}
+	}
 	free(ck.packs);
 	idmap_free(ck.pack_by_id);
 	idmap_free(ck.blobs);

@@ -27,9 +27,11 @@
 #include "store/index.h"
 #include "store/pack.h"
 
-/* Packs written since the last index object before another is written, so
- * a crash loses little indexing work even for another machine. */
+/* Packs (or blobs) stored since the last index object before another is
+ * written, so a crash loses little indexing work even for another machine,
+ * and the pending list stays small. */
 #define INDEX_EVERY_PACKS 64
+#define INDEX_EVERY_BLOBS 65536
 /* Tree-cache rows are written in batches of about this many bytes. */
 #define TREE_BATCH_BYTES (4u << 20)
 
@@ -79,11 +81,6 @@ struct packer {
 	uint8_t type;
 };
 
-struct link {
-	uint64_t key;
-	struct file_rec *fr;
-};
-
 struct ingest {
 	struct repo *r;
 	struct catalog *lookup;     /* read handle shared by workers */
@@ -112,15 +109,15 @@ struct ingest {
 
 	struct packer data_pk, tree_pk;
 	pthread_mutex_t pool_mu;
-	struct pack_builder **pool;
-	size_t npool;
+	pthread_cond_t pool_cv;
+	struct pack_builder **pool;     /* free data-pack builders */
+	size_t npool, nbuilt, max_built;
 
 	pthread_mutex_t idx_mu;
 	struct index_data pending_idx;  /* packs stored, not yet indexed */
-	size_t pending_cap;
+	size_t pending_cap, pending_blobs;
 
-	struct link *links;
-	size_t nlinks, caplinks;
+	struct idmap *links;            /* link key -> struct file_rec * */
 
 	struct buf tree_batch;          /* id | u32 len | plaintext, repeated */
 
@@ -144,29 +141,55 @@ const struct ingest_progress *ingest_progress(const struct ingest *g)
 
 /* ---- packs ---- */
 
-static struct pack_builder *pool_get(struct ingest *g)
+/* Data packs are the bulk of ingest's memory: at most one filling and
+ * one per uploader exist; a worker that needs another waits for an upload
+ * to finish.  Tree packs are small: each gets a builder of its own that
+ * grows as needed and is freed after upload. */
+static struct pack_builder *pool_get(struct ingest *g, uint8_t type)
 {
 	struct pack_builder *pb = NULL;
-	pthread_mutex_lock(&g->pool_mu);
-	if (g->npool)
-		pb = g->pool[--g->npool];
-	pthread_mutex_unlock(&g->pool_mu);
-	if (!pb && (pb = malloc(sizeof(*pb)))) {
+	int create = type == OBJ_TREE;
+	if (!create) {
+		pthread_mutex_lock(&g->pool_mu);
+		while (!g->npool && g->nbuilt >= g->max_built)
+			pthread_cond_wait(&g->pool_cv, &g->pool_mu);
+		if (g->npool)
+			pb = g->pool[--g->npool];
+		else
+			create = ++g->nbuilt;
+		pthread_mutex_unlock(&g->pool_mu);
+	}
+	if (create && (pb = malloc(sizeof(*pb)))) {
 		pack_builder_init(pb);
-		/* Reserve the whole pack up front: no realloc doubling past it. */
-		if (buf_grow(&pb->data, g->r->cfg.pack_size + g->max_chunk + 4096) < 0) {
+		/* Reserve a whole data pack up front: no realloc copies. */
+		if (type == OBJ_DATA &&
+		    buf_grow(&pb->data, g->r->cfg.pack_size + g->max_chunk + 4096) < 0) {
 			free(pb);
 			pb = NULL;
 		}
 	}
+	if (!pb && create && type == OBJ_DATA) {
+		pthread_mutex_lock(&g->pool_mu);
+		g->nbuilt--;
+		pthread_cond_signal(&g->pool_cv);
+		pthread_mutex_unlock(&g->pool_mu);
+	}
+	if (pb)
+		pb->type = type;
 	return pb;
 }
 
 static void pool_put(struct ingest *g, struct pack_builder *pb)
 {
+	if (pb->type == OBJ_TREE) {
+		pack_builder_release(pb);
+		free(pb);
+		return;
+	}
 	pack_builder_reset(pb);
 	pthread_mutex_lock(&g->pool_mu);
 	g->pool[g->npool++] = pb;
+	pthread_cond_signal(&g->pool_cv);
 	pthread_mutex_unlock(&g->pool_mu);
 }
 
@@ -177,7 +200,7 @@ static int packer_add(struct ingest *g, struct packer *pk, const struct oid *id,
 	struct pack_builder *full = NULL;
 	int e = 0;
 	pthread_mutex_lock(&pk->mu);
-	if (!pk->pb && !(pk->pb = pool_get(g)))
+	if (!pk->pb && !(pk->pb = pool_get(g, pk->type)))
 		e = -ENOMEM;
 	if (!e)
 		e = pack_builder_add(pk->pb, id, pk->type, plain_len, box->data, box->len);
@@ -233,6 +256,7 @@ static int pending_add(struct ingest *g, const struct oid *id, uint64_t size,
 		g->pending_cap = cap;
 	}
 	p->packs[p->npacks++] = (struct index_pack){ *id, size, ents, n };
+	g->pending_blobs += n;
 	return 0;
 }
 
@@ -242,10 +266,11 @@ static int flush_index(struct ingest *g, struct codec *c, int force)
 {
 	pthread_mutex_lock(&g->idx_mu);
 	int e = 0;
-	if (g->pending_idx.npacks >= (force ? 1 : INDEX_EVERY_PACKS)) {
+	if ((force && g->pending_idx.npacks) || g->pending_idx.npacks >= INDEX_EVERY_PACKS ||
+	    g->pending_blobs >= INDEX_EVERY_BLOBS) {
 		e = write_index(g, c, &g->pending_idx);
 		index_data_release(&g->pending_idx);
-		g->pending_cap = 0;
+		g->pending_cap = g->pending_blobs = 0;
 	}
 	pthread_mutex_unlock(&g->idx_mu);
 	return e;
@@ -262,13 +287,23 @@ static int store_pack(struct ingest *g, struct codec *c, struct pack_builder *pb
 		return e;
 	crypto_sha256(&name, pb->data.data, pb->data.len);
 	repo_object_key(key, sizeof(key), OBJ_DATA, &name);
+	/* Recorded as an upload first: if we die after the put, the next
+	 * writer finds the pack and adopts it. */
+	if ((e = catalog_upload_begin(g->r->cat, &name, pb->data.len)) < 0)
+		return e;
 	if ((e = backend_put(g->r->be, key, pb->data.data, pb->data.len)) < 0) {
 		oid_hex(hex, &name);
 		log_error("%s: storing pack %s: %s", g->r->url, hex, errstr(e));
 		return e;
 	}
-	/* Durable on the destination: only now may the catalog know it. */
+	/* Durable on the destination: only now may the catalog know its
+	 * blobs.  They then leave the in-flight set, under its lock, so a
+	 * worker looking a blob up sees it in one place or the other. */
+	pthread_mutex_lock(&g->seen_mu);
 	e = catalog_add_pack(g->r->cat, &name, pb->data.len, 0, pb->ents, pb->n);
+	for (size_t i = 0; !e && i < pb->n; i++)
+		idmap_del(g->seen, pb->ents[i].id.b);
+	pthread_mutex_unlock(&g->seen_mu);
 	if (e < 0)
 		return e;
 	struct pack_entry *copy = malloc(pb->n * sizeof(*copy));
@@ -305,20 +340,20 @@ static void *uploader_main(void *arg)
 
 /* ---- worker threads ---- */
 
-/* 1 if the blob must be stored (and now counts as seen), 0 if it is known. */
+/* 1 if the blob must be stored (it is now in flight), 0 if it is known:
+ * stored (in the catalog) or in flight (in the seen set, until its pack is
+ * stored).  Both are consulted under seen_mu, which the uploader holds while
+ * moving a pack's blobs from one to the other. */
 static int claim_blob(struct ingest *g, const struct oid *id)
 {
 	struct blob_loc loc;
-	int e = catalog_blob_find(g->lookup, id, &loc);
-	if (e == 0)
-		return 0;
-	if (e != -ENOENT)
-		return e;
 	int added = 0;
 	pthread_mutex_lock(&g->seen_mu);
-	void *slot = idmap_put(g->seen, id->b, &added);
+	int e = catalog_blob_find(g->lookup, id, &loc);
+	if (e == -ENOENT)
+		e = idmap_put(g->seen, id->b, &added) ? added : -ENOMEM;
 	pthread_mutex_unlock(&g->seen_mu);
-	return slot ? added : -ENOMEM;
+	return e;
 }
 
 static int seal_blob(struct ingest *g, struct codec *c, struct buf *box,
@@ -684,15 +719,30 @@ int ingest_file_write(struct ingest *g, const void *buf, size_t n)
 	return 0;
 }
 
-static void links_forget(struct ingest *g, struct file_rec *fr)
+static void link_id(uint8_t key[IDMAP_KEY_LEN], uint64_t link_key)
 {
-	for (size_t i = 0; i < g->nlinks; i++) {
-		if (g->links[i].fr == fr) {
-			g->links[i] = g->links[--g->nlinks];
-			file_unref(fr);
-			return;
-		}
-	}
+	memset(key, 0, IDMAP_KEY_LEN);
+	memcpy(key, &link_key, sizeof(link_key));
+}
+
+static struct file_rec *link_find(struct ingest *g, uint64_t link_key)
+{
+	uint8_t key[IDMAP_KEY_LEN];
+	link_id(key, link_key);
+	struct file_rec **v = idmap_get(g->links, key);
+	return v ? *v : NULL;
+}
+
+void ingest_forget_link(struct ingest *g, uint64_t link_key)
+{
+	uint8_t key[IDMAP_KEY_LEN];
+	struct file_rec *fr = link_find(g, link_key);
+	if (!fr)
+		return;
+	link_id(key, link_key);
+	idmap_del(g->links, key);
+	fr->linked = 0;
+	file_unref(fr);
 }
 
 void ingest_file_abort(struct ingest *g)
@@ -706,7 +756,7 @@ void ingest_file_abort(struct ingest *g)
 	}
 	fr->aborted = 1;
 	if (fr->linked)
-		links_forget(g, fr);
+		ingest_forget_link(g, fr->link_key);
 	g->cur_file = NULL;
 	tree_entry_release(&g->cur_attrs);
 	file_unref(fr); /* pending jobs keep it alive until they are back */
@@ -764,17 +814,15 @@ int ingest_file_end(struct ingest *g)
 void ingest_file_set_link_key(struct ingest *g, uint64_t link_key)
 {
 	struct file_rec *fr = g->cur_file;
+	uint8_t key[IDMAP_KEY_LEN];
+	int added;
 	if (!fr || fr->linked)
 		return;
-	if (g->nlinks == g->caplinks) {
-		size_t cap = g->caplinks ? 2 * g->caplinks : 16;
-		struct link *l = realloc(g->links, cap * sizeof(*l));
-		if (!l)
-			return; /* the link is stored as a copy instead */
-		g->links = l;
-		g->caplinks = cap;
-	}
-	g->links[g->nlinks++] = (struct link){ link_key, fr };
+	link_id(key, link_key);
+	struct file_rec **v = idmap_put(g->links, key, &added);
+	if (!v || !added)
+		return; /* without an entry, a later link is read again: still right */
+	*v = fr;
 	fr->link_key = link_key;
 	fr->linked = 1;
 	fr->refs++;
@@ -785,24 +833,21 @@ int ingest_add_link(struct ingest *g, const struct tree_entry *attrs, uint64_t l
 	int e = check_ok(g);
 	if (e < 0)
 		return e;
-	for (size_t i = 0; i < g->nlinks; i++) {
-		struct file_rec *fr = g->links[i].fr;
-		if (g->links[i].key != link_key || !fr->closed)
-			continue;
-		struct tree_entry copy;
-		if ((e = tree_entry_copy(&copy, attrs)) < 0)
-			return e;
-		copy.kind = NODE_FILE;
-		copy.size = fr->size;
-		free(copy.chunks);
-		copy.chunks = NULL;
-		copy.nchunks = 0;
-		e = link_slot(g, &copy, fr);
-		tree_entry_release(&copy);
-		g->prog.files++;
+	struct file_rec *fr = link_find(g, link_key);
+	if (!fr || !fr->closed)
+		return -ENOENT;
+	struct tree_entry copy;
+	if ((e = tree_entry_copy(&copy, attrs)) < 0)
 		return e;
-	}
-	return -ENOENT;
+	copy.kind = NODE_FILE;
+	copy.size = fr->size;
+	free(copy.chunks);
+	copy.chunks = NULL;
+	copy.nchunks = 0;
+	e = link_slot(g, &copy, fr);
+	tree_entry_release(&copy);
+	g->prog.files++;
+	return e;
 }
 
 int ingest_add(struct ingest *g, const struct tree_entry *e)
@@ -834,6 +879,32 @@ int ingest_have_chunks(struct ingest *g, const struct tree_entry *e)
 			return 0;
 	}
 	return 1;
+}
+
+/* A pack an earlier run was storing when it died: if the destination has
+ * it whole, record it from its own table (it is then adopted below like
+ * any unindexed pack); if not, forget it. */
+static int adopt_upload(void *ctx, const struct oid *pack, uint64_t size)
+{
+	struct ingest *g = ctx;
+	char key[96];
+	uint64_t have;
+	struct pack_entry *ents;
+	size_t n;
+	repo_object_key(key, sizeof(key), OBJ_DATA, pack);
+	int e = backend_stat(g->r->be, key, &have);
+	if (e == -ENOENT || (!e && have != size))
+		return catalog_upload_end(g->r->cat, pack);
+	if (e < 0)
+		return e;
+	e = repo_read_pack_table(g->r, g->codec, pack, size, &ents, &n);
+	if (e == -EBADMSG)
+		return catalog_upload_end(g->r->cat, pack); /* check will name it */
+	if (e < 0)
+		return e;
+	e = catalog_add_pack(g->r->cat, pack, size, 0, ents, n);
+	free(ents);
+	return e;
 }
 
 /* Packs left unindexed by an earlier run that died: keep those the
@@ -923,11 +994,13 @@ static int setup(struct ingest *g, const struct ingest_opts *o)
 	g->njobs = (size_t)g->nworkers + 2;
 	g->jobs = calloc(g->njobs, sizeof(*g->jobs));
 	g->free_jobs = calloc(g->njobs, sizeof(*g->free_jobs));
-	/* pack builders: one filling per packer, one per uploader, one queued */
-	g->pool = calloc((size_t)g->nuploaders + 4, sizeof(*g->pool));
+	/* data pack builders: one filling, one per uploader */
+	g->max_built = (size_t)g->nuploaders + 1;
+	g->pool = calloc(g->max_built, sizeof(*g->pool));
 	g->seen = idmap_new(0);
+	g->links = idmap_new(sizeof(struct file_rec *));
 	g->codec = codec_new(&r->keys, r->cfg.compression, r->cfg.level);
-	if (!g->jobs || !g->free_jobs || !g->pool || !g->seen || !g->codec)
+	if (!g->jobs || !g->free_jobs || !g->pool || !g->seen || !g->links || !g->codec)
 		return -ENOMEM;
 	for (size_t i = 0; i < g->njobs; i++)
 		g->free_jobs[g->nfree++] = &g->jobs[i];
@@ -945,7 +1018,8 @@ static int setup(struct ingest *g, const struct ingest_opts *o)
 	    (e = queue_init(&g->done, g->njobs)) < 0 ||
 	    (e = queue_init(&g->upq, 1)) < 0)
 		return e;
-	if ((e = catalog_unindexed_packs(r->cat, adopt_pack, g)) < 0)
+	if ((e = catalog_uploads(r->cat, adopt_upload, g)) < 0 ||
+	    (e = catalog_unindexed_packs(r->cat, adopt_pack, g)) < 0)
 		return e;
 	return start_threads(g);
 }
@@ -960,6 +1034,7 @@ struct ingest *ingest_new(struct repo *r, const struct ingest_opts *o, int *err)
 	g->r = r;
 	pthread_mutex_init(&g->seen_mu, NULL);
 	pthread_mutex_init(&g->pool_mu, NULL);
+	pthread_cond_init(&g->pool_cv, NULL);
 	pthread_mutex_init(&g->idx_mu, NULL);
 	pthread_mutex_init(&g->data_pk.mu, NULL);
 	pthread_mutex_init(&g->tree_pk.mu, NULL);
@@ -1000,9 +1075,13 @@ void ingest_free(struct ingest *g)
 	if (g->cur_file)
 		ingest_file_abort(g);
 	free_dirs(g);
-	for (size_t i = 0; i < g->nlinks; i++)
-		file_unref(g->links[i].fr);
-	free(g->links);
+	if (g->links) {
+		size_t pos = 0;
+		void *v;
+		while (idmap_next(g->links, &pos, &v))
+			file_unref(*(struct file_rec **)v);
+		idmap_free(g->links);
+	}
 	for (size_t i = 0; i < g->njobs; i++)
 		free(g->jobs[i].data);
 	free(g->jobs);
@@ -1031,6 +1110,7 @@ void ingest_free(struct ingest *g)
 	queue_release(&g->upq);
 	pthread_mutex_destroy(&g->seen_mu);
 	pthread_mutex_destroy(&g->pool_mu);
+	pthread_cond_destroy(&g->pool_cv);
 	pthread_mutex_destroy(&g->idx_mu);
 	pthread_mutex_destroy(&g->data_pk.mu);
 	pthread_mutex_destroy(&g->tree_pk.mu);

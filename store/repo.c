@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/fsutil.h"
 #include "lib/hex.h"
@@ -63,6 +64,18 @@ static int open_catalog(struct repo *r, const char *cache_root)
 	if (!path)
 		return -ENOMEM;
 	r->cat = catalog_open(path, &err);
+	if (!r->cat && err == -EIO) {
+		/* Not a database, or corrupt: it is only a cache, so start a new
+		 * one; the sync that follows refills it from the destination. */
+		char side[4200];
+		log_warn("catalog %s is damaged; rebuilding it from %s", path, r->url);
+		unlink(path);
+		snprintf(side, sizeof(side), "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		unlink(side);
+		r->cat = catalog_open(path, &err);
+	}
 	free(path);
 	return r->cat ? 0 : err;
 }
@@ -380,6 +393,30 @@ int repo_read_blob(struct repo *r, struct codec *c, const struct oid *id,
 	if (loc.type != type)
 		return -EBADMSG;
 	return repo_read_blob_at(r, c, id, &loc, scratch, out);
+}
+
+int repo_read_pack_table(struct repo *r, struct codec *c, const struct oid *pack,
+			 uint64_t size, struct pack_entry **ents, size_t *n)
+{
+	struct buf b = BUF_INIT;
+	char key[96];
+	uint32_t tlen;
+	repo_object_key(key, sizeof(key), OBJ_DATA, pack);
+	int e = size < PACK_TRAILER_LEN ? -EBADMSG
+		: backend_get_range(r->be, key, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, &b);
+	if (!e && b.len != PACK_TRAILER_LEN)
+		e = -EBADMSG;
+	if (!e)
+		e = pack_parse_trailer(b.data, size, &tlen);
+	uint64_t toff = e ? 0 : size - PACK_TRAILER_LEN - tlen;
+	if (!e)
+		e = backend_get_range(r->be, key, toff, tlen, &b);
+	if (!e && b.len != tlen)
+		e = -EBADMSG;
+	if (!e)
+		e = pack_decode_table(c, b.data, tlen, toff, ents, n);
+	buf_release(&b);
+	return e;
 }
 
 int repo_load_tree(struct repo *r, struct codec *c, const struct oid *id,

@@ -19,6 +19,9 @@ void *idmap_get(const struct idmap *m, const uint8_t *key);
 /* Finds or inserts key; *added tells which.  The value of a new entry is
  * zeroed.  NULL on ENOMEM.  Valid until the next insert. */
 void *idmap_put(struct idmap *m, const uint8_t *key, int *added);
+/* Removes key; 1 if it was there, 0 if not.  Pointers from earlier gets
+ * and puts are invalid afterwards. */
+int idmap_del(struct idmap *m, const uint8_t *key);
 /* Iterates: start with *pos = 0; returns the key (and *value) or NULL at
  * the end. */
 const uint8_t *idmap_next(const struct idmap *m, size_t *pos, void **value);

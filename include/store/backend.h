@@ -97,6 +97,7 @@ struct backend *backend_file_new(const char *dir, int create, int *err);
  *             put, stat, del, list, or "any")
  *   OP@N+     the Nth and every later call of OP fails
  *   OP@N=ERR  fails with errno name ERR (ENOSPC, ETIMEDOUT, ...)
+ *   OP@N=crash  the call completes, then the process is killed (SIGKILL)
  *   flip@N    the Nth get/get_range returns its data with one byte flipped
  *   delay=MS  every call sleeps MS milliseconds first
  * -EINVAL for a malformed spec.  On failure inner still belongs to the

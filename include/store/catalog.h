@@ -19,7 +19,7 @@
 #include "store/index.h"
 #include "store/pack.h"
 
-#define CATALOG_SCHEMA_VERSION 1
+#define CATALOG_SCHEMA_VERSION 2
 
 struct catalog;
 
@@ -59,6 +59,15 @@ int catalog_pack_blobs(struct catalog *c, const struct oid *pack,
 int catalog_mark_indexed(struct catalog *c, const struct oid *pack);
 /* Forgets a pack and the blobs located in it. */
 int catalog_forget_pack(struct catalog *c, const struct oid *pack);
+
+/* Uploads in progress: a pack is recorded here before it is stored, so
+ * that if the process dies between storing it and recording it, the next
+ * writer can find it (and adopt or forget it).  catalog_add_pack ends the
+ * upload of the same pack. */
+int catalog_upload_begin(struct catalog *c, const struct oid *pack, uint64_t size);
+int catalog_upload_end(struct catalog *c, const struct oid *pack);
+int catalog_uploads(struct catalog *c,
+		    int (*fn)(void *ctx, const struct oid *pack, uint64_t size), void *ctx);
 
 /* Index objects already loaded. */
 int catalog_has_index(struct catalog *c, const struct oid *name);

@@ -21,6 +21,9 @@ struct check_opts {
 struct check_result {
 	uint64_t errors, warnings;
 	uint64_t packs, indexes, snapshots, trees, blobs_read;
+	/* blobs no snapshot references (left by deleted snapshots or
+	 * interrupted backups); not an error */
+	uint64_t unused_blobs, unused_bytes;
 };
 
 /* 0 if no errors, -EBADMSG if any were found, other -errno if the check

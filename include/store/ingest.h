@@ -76,6 +76,9 @@ int ingest_add(struct ingest *g, const struct tree_entry *e);
 int ingest_add_link(struct ingest *g, const struct tree_entry *attrs, uint64_t link_key);
 /* Tags the file being written with link_key for ingest_add_link. */
 void ingest_file_set_link_key(struct ingest *g, uint64_t link_key);
+/* Drops what is kept for link_key (call when its last name has been
+ * seen), so hardlink bookkeeping does not grow with the whole backup. */
+void ingest_forget_link(struct ingest *g, uint64_t link_key);
 
 /* Closes the root, waits until every blob is stored, writes the index and
  * gives the root tree id.  Nothing may be added afterwards. */

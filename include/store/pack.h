@@ -35,6 +35,7 @@ struct pack_builder {
 	struct buf data;
 	struct pack_entry *ents;
 	size_t n, cap;
+	uint8_t type;        /* what the writer keeps in it; pack.c ignores it */
 };
 
 void pack_builder_init(struct pack_builder *pb);

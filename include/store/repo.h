@@ -105,6 +105,11 @@ int repo_read_blob(struct repo *r, struct codec *c, const struct oid *id,
 int repo_read_blob_at(struct repo *r, struct codec *c, const struct oid *id,
 		      const struct blob_loc *loc, struct buf *scratch, struct buf *out);
 
+/* Reads a pack's trailer and table from the destination (two ranged
+ * reads) and decodes it; *ents is malloc'd.  -EBADMSG if damaged. */
+int repo_read_pack_table(struct repo *r, struct codec *c, const struct oid *pack,
+			 uint64_t size, struct pack_entry **ents, size_t *n);
+
 /* Loads a tree (from the catalog's tree cache, else from its pack, caching
  * it).  *out is the caller's (tree_free). */
 int repo_load_tree(struct repo *r, struct codec *c, const struct oid *id,

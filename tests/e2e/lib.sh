@@ -108,6 +108,35 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# not CMD...: fail if CMD succeeds (under set -e, a line "! CMD" never
+# fails a test).
+not() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
+# expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
+# fail (showing both) unless it exits CODE.
+expect_rc() {
+	local want=$1 st=0
+	shift
+	"$@" >out 2>err || st=$?
+	if [[ $st != "$want" ]]; then
+		echo "expected exit $want, got $st from: $*"
+		echo "--- stdout:" && cat out
+		echo "--- stderr:" && cat err
+		return 1
+	fi
+}
+
+# num FIELD < JSON: the first number FIELD has in JSON.
+num() {
+	grep -o "\"$1\":[0-9.]*" | head -n 1 | cut -d: -f2
+}
+
+
 test_done() {
 	echo "# $test_count_ok passed, $test_count_fail failed"
 	test_finished=1

@@ -45,7 +45,7 @@ test_expect "make_tree builds every case" '
 	test "$(stat -c %s src/files/100k)" = 102400
 	test "$(stat -c %s src/files/3m)" = 3145728
 	is_sparse src/files/sparse
-	! is_sparse src/files/3m
+	not is_sparse src/files/3m
 	test "$(stat -c %h src/hard/a/pair1)" = 2
 	test "$(stat -c %h src/hard/a/t1)" = 3
 	test -p src/special/fifo

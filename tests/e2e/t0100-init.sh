@@ -7,20 +7,6 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
-# fail (showing both) unless it exits CODE.
-expect_rc() {
-	local want=$1 st=0
-	shift
-	"$@" >out 2>err || st=$?
-	if [[ $st != "$want" ]]; then
-		echo "expected exit $want, got $st from: $*"
-		echo "--- stdout:" && cat out
-		echo "--- stderr:" && cat err
-		return 1
-	fi
-}
-
 # nopw CMD...: cairn with no password in the environment and no terminal
 # to prompt on (setsid: no controlling tty).
 nopw() {

@@ -8,29 +8,6 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# not CMD...: fail if CMD succeeds (under set -e, a line "! CMD" never
-# fails a test).
-not() {
-	if "$@"; then
-		echo "unexpectedly succeeded: $*"
-		return 1
-	fi
-}
-
-# expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
-# fail (showing both) unless it exits CODE.
-expect_rc() {
-	local want=$1 st=0
-	shift
-	"$@" >out 2>err || st=$?
-	if [[ $st != "$want" ]]; then
-		echo "expected exit $want, got $st from: $*"
-		echo "--- stdout:" && cat out
-		echo "--- stderr:" && cat err
-		return 1
-	fi
-}
-
 # snap_field N FIELD: FIELD (a string) of the Nth snapshot (1 = oldest) in
 # `cairn snapshots --json`.
 snap_field() {

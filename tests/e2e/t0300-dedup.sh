@@ -10,25 +10,6 @@
 MiB=1048576
 export MiB
 
-# expect_rc CODE CMD...: run CMD with stdout in ./out and stderr in ./err;
-# fail (showing both) unless it exits CODE.
-expect_rc() {
-	local want=$1 st=0
-	shift
-	"$@" >out 2>err || st=$?
-	if [[ $st != "$want" ]]; then
-		echo "expected exit $want, got $st from: $*"
-		echo "--- stdout:" && cat out
-		echo "--- stderr:" && cat err
-		return 1
-	fi
-}
-
-# num FIELD < JSON: the first number FIELD has in JSON.
-num() {
-	grep -o "\"$1\":[0-9.]*" | head -n 1 | cut -d: -f2
-}
-
 # data_blobs: unique data blobs in the repository = every blob (stats)
 # minus the trees (check).
 data_blobs() {

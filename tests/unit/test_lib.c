@@ -598,6 +598,55 @@ TEST(idmap_many_ids)
 	free(ids);
 }
 
+/* Deleting keeps every other key findable, including keys in the same
+ * probe run (shared 8-byte prefixes collide) and after wrap-around. */
+TEST(idmap_delete)
+{
+	for (int round = 0; round < 2; round++) {
+		struct idmap *m = idmap_new(sizeof(uint32_t));
+		enum { N = 3000 };
+		static uint8_t keys[N][32];
+		static int present[N];
+		srand(7 + round);
+		for (int i = 0; i < N; i++) {
+			for (int b = 0; b < 32; b++)
+				keys[i][b] = (uint8_t)rand();
+			if (round == 1)
+				memset(keys[i], 0x11 * (i % 7), 8); /* 7 long probe runs */
+			uint32_t *v = idmap_put(m, keys[i], NULL);
+			CHECK(v != NULL);
+			if (v)
+				*v = (uint32_t)i;
+			present[i] = 1;
+		}
+		int bad = 0;
+		for (int step = 0; step < 4 * N; step++) {
+			int i = rand() % N;
+			if (present[i]) {
+				bad += idmap_del(m, keys[i]) != 1;
+				present[i] = 0;
+			} else {
+				uint32_t *v = idmap_put(m, keys[i], NULL);
+				if (v)
+					*v = (uint32_t)i;
+				present[i] = 1;
+			}
+		}
+		size_t count = 0;
+		for (int i = 0; i < N; i++) {
+			uint32_t *v = idmap_get(m, keys[i]);
+			count += (size_t)present[i];
+			if (present[i] ? !v || *v != (uint32_t)i : v != NULL)
+				bad++;
+		}
+		CHECK_EQ(bad, 0);
+		CHECK_EQ(idmap_count(m), count);
+		uint8_t absent[32] = { 0xfe };
+		CHECK_EQ(idmap_del(m, absent), 0);
+		idmap_free(m);
+	}
+}
+
 TEST(idmap_colliding_prefixes_and_sets)
 {
 	/* ids that share their first 8 bytes all hash to one bucket */
@@ -1030,6 +1079,7 @@ int main(void)
 	RUN(base64_decode_max);
 	RUN(idmap_many_ids);
 	RUN(idmap_colliding_prefixes_and_sets);
+	RUN(idmap_delete);
 	RUN(queue_many_threads);
 	RUN(queue_close_drains);
 	RUN(queue_wraps_around);
