@@ -19,6 +19,7 @@ enum stmt_id {
 	ST_PACK_INDEXED,
 	ST_TREE_GET,
 	ST_TREE_PUT,
+	ST_BLOB_EXISTS,
 	ST_COUNT
 };
 
@@ -33,6 +34,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PACK_INDEXED] = "UPDATE packs SET indexed = 1 WHERE name = ?",
 	[ST_TREE_GET] = "SELECT data FROM trees WHERE id = ?",
 	[ST_TREE_PUT] = "INSERT OR IGNORE INTO trees(id, data) VALUES (?, ?)",
+	[ST_BLOB_EXISTS] = "SELECT 1 FROM blobs WHERE id = ?",
 };
 
 static const char schema[] =
@@ -258,6 +260,28 @@ int catalog_meta_set(struct catalog *c, const char *key, const char *value)
 		r = step_done(c, s, "meta set");
 		sqlite3_finalize(s);
 	}
+	unlock(c);
+	return r;
+}
+
+int catalog_read_begin(struct catalog *c)
+{
+	return exec(c, "BEGIN DEFERRED");
+}
+
+void catalog_read_end(struct catalog *c)
+{
+	exec(c, "COMMIT");
+}
+
+int catalog_blob_exists(struct catalog *c, const struct oid *id)
+{
+	lock(c);
+	sqlite3_stmt *s = stmt(c, ST_BLOB_EXISTS);
+	bind_oid(s, 1, id);
+	int rc = sqlite3_step(s);
+	int r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sqlerr(c, rc, "blob exists");
+	sqlite3_reset(s);
 	unlock(c);
 	return r;
 }

@@ -84,6 +84,8 @@ struct packer {
 struct ingest {
 	struct repo *r;
 	struct catalog *lookup;     /* read handle shared by workers */
+	struct catalog *verify;     /* the source's read handle, one long read
+				     * transaction: blobs that existed at the start */
 	struct chunker ch;
 	struct codec *codec;        /* source thread's */
 	size_t max_chunk;
@@ -873,11 +875,9 @@ int ingest_add(struct ingest *g, const struct tree_entry *e)
 
 int ingest_have_chunks(struct ingest *g, const struct tree_entry *e)
 {
-	for (uint32_t i = 0; i < e->nchunks; i++) {
-		struct blob_loc loc;
-		if (catalog_blob_find(g->lookup, &e->chunks[i].id, &loc) < 0)
+	for (uint32_t i = 0; i < e->nchunks; i++)
+		if (catalog_blob_exists(g->verify, &e->chunks[i].id) != 1)
 			return 0;
-	}
 	return 1;
 }
 
@@ -989,9 +989,10 @@ static int setup(struct ingest *g, const struct ingest_opts *o)
 	g->nworkers = o && o->workers > 0 ? o->workers : os_ncpu();
 	g->nuploaders = o && o->uploaders > 0 ? o->uploaders : 1;
 	g->max_chunk = r->cfg.chunker.max;
-	/* One job per worker, one being filled and one coming back: more only
-	 * adds memory (each may hold a max-size chunk), not speed. */
-	g->njobs = (size_t)g->nworkers + 2;
+	/* Two jobs per worker (one working, one queued) plus one being filled
+	 * and one coming back: enough to ride out a stalled read with a cold
+	 * page cache; each may hold a max-size chunk, so no more. */
+	g->njobs = (size_t)g->nworkers * 2 + 2;
 	g->jobs = calloc(g->njobs, sizeof(*g->jobs));
 	g->free_jobs = calloc(g->njobs, sizeof(*g->free_jobs));
 	/* data pack builders: one filling, one per uploader */
@@ -1011,8 +1012,10 @@ static int setup(struct ingest *g, const struct ingest_opts *o)
 	if (!path)
 		return -ENOMEM;
 	g->lookup = catalog_open(path, &e);
+	if (g->lookup)
+		g->verify = catalog_open(path, &e);
 	free(path);
-	if (!g->lookup)
+	if (!g->lookup || !g->verify || (e = catalog_read_begin(g->verify)) < 0)
 		return e;
 	if ((e = queue_init(&g->work, g->njobs)) < 0 ||
 	    (e = queue_init(&g->done, g->njobs)) < 0 ||
@@ -1104,6 +1107,9 @@ void ingest_free(struct ingest *g)
 	buf_release(&g->tree_batch);
 	idmap_free(g->seen);
 	codec_free(g->codec);
+	if (g->verify)
+		catalog_read_end(g->verify);
+	catalog_close(g->verify);
 	catalog_close(g->lookup);
 	queue_release(&g->work);
 	queue_release(&g->done);

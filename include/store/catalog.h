@@ -41,6 +41,15 @@ void catalog_rollback(struct catalog *c);
 int catalog_meta_get(struct catalog *c, const char *key, struct buf *out);
 int catalog_meta_set(struct catalog *c, const char *key, const char *value);
 
+/* A read transaction: every read until catalog_read_end sees the catalog
+ * as it was at the first read, and no read pays for locking on its own.
+ * Only for handles that do not write meanwhile. */
+int catalog_read_begin(struct catalog *c);
+void catalog_read_end(struct catalog *c);
+
+/* 1 if the blob is known, 0 if not, or -errno. */
+int catalog_blob_exists(struct catalog *c, const struct oid *id);
+
 /* Where a blob is stored; -ENOENT if not known. */
 int catalog_blob_find(struct catalog *c, const struct oid *id, struct blob_loc *loc);
 
