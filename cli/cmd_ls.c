@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 
 static const char usage[] =
@@ -47,20 +48,15 @@ static void print_entry(struct ls *l, const struct tree_entry *e)
 						     "chardev", "blockdev", "socket" };
 		char t[64];
 		time_format_rfc3339(e->mtime_sec * 1000000000 + e->mtime_nsec, t, sizeof(t));
-		json_t *o = json_pack("{sssssisisisIss}", "path", path, "type", kinds[e->kind],
-				      "mode", (int)e->mode, "uid", (int)e->uid, "gid", (int)e->gid,
+		json_t *o = json_pack("{sosssisisisIss}", "path", json_string_lossy(path),
+				      "type", kinds[e->kind], "mode", (int)e->mode,
+				      "uid", (int)e->uid, "gid", (int)e->gid,
 				      "size", (json_int_t)e->size, "mtime", t);
 		if (o && e->kind == NODE_SYMLINK)
-			json_object_set_new(o, "target", json_string(e->target));
-		/* names need not be UTF-8; JSON strings must be */
-		if (o && !json_object_get(o, "path"))
-			json_object_set_new(o, "path", json_string("?"));
+			json_object_set_new(o, "target", json_string_lossy(e->target));
 		char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (txt)
 			puts(txt);
-		else
-			printf("{\"path_bytes_not_utf8\":true,\"size\":%llu}\n",
-			       (unsigned long long)e->size);
 		free(txt);
 		json_decref(o);
 		return;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 
 static const char usage[] =
@@ -23,10 +24,12 @@ static json_t *snapshot_json(const struct snapshot *s)
 	time_format_rfc3339(s->time_ns, t, sizeof(t));
 	json_t *tags = json_array(), *srcs = json_array();
 	for (size_t i = 0; i < s->ntags; i++)
-		json_array_append_new(tags, json_string(s->tags[i]));
+		json_array_append_new(tags, json_string_lossy(s->tags[i]));
 	for (size_t i = 0; i < s->nsources; i++)
-		json_array_append_new(srcs, json_pack("{ssssss}", "name", s->sources[i].name,
-			"path", s->sources[i].path, "host", s->sources[i].host));
+		json_array_append_new(srcs, json_pack("{sososo}",
+			"name", json_string_lossy(s->sources[i].name),
+			"path", json_string_lossy(s->sources[i].path),
+			"host", json_string_lossy(s->sources[i].host)));
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
@@ -34,10 +37,10 @@ static json_t *snapshot_json(const struct snapshot *s)
 	json_object_set_new(o, "short_id", json_stringn(id, 8));
 	json_object_set_new(o, "name", json_string(name));
 	json_object_set_new(o, "time", json_string(t));
-	json_object_set_new(o, "host", json_string(s->host));
-	json_object_set_new(o, "user", json_string(s->user));
+	json_object_set_new(o, "host", json_string_lossy(s->host));
+	json_object_set_new(o, "user", json_string_lossy(s->user));
 	json_object_set_new(o, "tree", json_string(tree));
-	json_object_set_new(o, "program", json_string(s->program));
+	json_object_set_new(o, "program", json_string_lossy(s->program));
 	json_object_set_new(o, "tags", tags);
 	json_object_set_new(o, "sources", srcs);
 	if (s->has_parent) {

@@ -881,22 +881,29 @@ int ingest_have_chunks(struct ingest *g, const struct tree_entry *e)
 	return 1;
 }
 
+/* 1 if the destination has the pack at its recorded size, 0 if not. */
+static int pack_still_there(struct ingest *g, const struct oid *pack, uint64_t size)
+{
+	char key[96];
+	uint64_t have;
+	repo_object_key(key, sizeof(key), OBJ_DATA, pack);
+	int e = backend_stat(g->r->be, key, &have);
+	if (e == -ENOENT)
+		return 0;
+	return e < 0 ? e : have == size;
+}
+
 /* A pack an earlier run was storing when it died: if the destination has
  * it whole, record it from its own table (it is then adopted below like
  * any unindexed pack); if not, forget it. */
 static int adopt_upload(void *ctx, const struct oid *pack, uint64_t size)
 {
 	struct ingest *g = ctx;
-	char key[96];
-	uint64_t have;
 	struct pack_entry *ents;
 	size_t n;
-	repo_object_key(key, sizeof(key), OBJ_DATA, pack);
-	int e = backend_stat(g->r->be, key, &have);
-	if (e == -ENOENT || (!e && have != size))
-		return catalog_upload_end(g->r->cat, pack);
-	if (e < 0)
-		return e;
+	int e = pack_still_there(g, pack, size);
+	if (e <= 0)
+		return e < 0 ? e : catalog_upload_end(g->r->cat, pack);
 	e = repo_read_pack_table(g->r, g->codec, pack, size, &ents, &n);
 	if (e == -EBADMSG)
 		return catalog_upload_end(g->r->cat, pack); /* check will name it */
@@ -913,16 +920,11 @@ static int adopt_upload(void *ctx, const struct oid *pack, uint64_t size)
 static int adopt_pack(void *ctx, const struct oid *pack, uint64_t size)
 {
 	struct ingest *g = ctx;
-	char key[96];
-	uint64_t have;
 	struct pack_entry *ents;
 	size_t n;
-	repo_object_key(key, sizeof(key), OBJ_DATA, pack);
-	int e = backend_stat(g->r->be, key, &have);
-	if (e == -ENOENT || (!e && have != size))
-		return catalog_forget_pack(g->r->cat, pack);
-	if (e < 0)
-		return e;
+	int e = pack_still_there(g, pack, size);
+	if (e <= 0)
+		return e < 0 ? e : catalog_forget_pack(g->r->cat, pack);
 	if ((e = catalog_pack_blobs(g->r->cat, pack, &ents, &n)) < 0)
 		return e;
 	pthread_mutex_lock(&g->idx_mu);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 
 #define SNAPSHOT_VERSION 1
 #define MAX_TAGS 1024
@@ -109,24 +110,6 @@ void snapshot_short_id(const struct snapshot *s, char *out)
 	hex_encode(out, s->id.b, 4);
 }
 
-/* JSON strings must be UTF-8; paths need not be.  Invalid bytes become '?'
- * (these fields are descriptive; names that matter live in trees). */
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s ? s : "");
-	if (j)
-		return j;
-	char *t = strdup(s);
-	if (!t)
-		return NULL;
-	for (unsigned char *p = (unsigned char *)t; *p; p++)
-		if (*p >= 0x80)
-			*p = '?';
-	j = json_string(t);
-	free(t);
-	return j;
-}
-
 static json_t *jid(const struct oid *id)
 {
 	char hex[OID_HEX_LEN + 1];
@@ -163,24 +146,24 @@ int snapshot_to_json(const struct snapshot *s, struct buf *out)
 	if (!o || !tags || !srcs)
 		goto out;
 	for (size_t i = 0; i < s->ntags; i++)
-		json_array_append_new(tags, jstr(s->tags[i]));
+		json_array_append_new(tags, json_string_lossy(s->tags[i]));
 	for (size_t i = 0; i < s->nsources; i++) {
 		const struct snapshot_source *src = &s->sources[i];
 		json_array_append_new(srcs, json_pack("{sosososo}",
-			"name", jstr(src->name), "path", jstr(src->path),
-			"host", jstr(src->host), "time", jtime(src->time_ns)));
+			"name", json_string_lossy(src->name), "path", json_string_lossy(src->path),
+			"host", json_string_lossy(src->host), "time", jtime(src->time_ns)));
 	}
 	json_object_set_new(o, "version", json_integer(SNAPSHOT_VERSION));
 	json_object_set_new(o, "time", jtime(s->time_ns));
-	json_object_set_new(o, "host", jstr(s->host));
-	json_object_set_new(o, "user", jstr(s->user));
+	json_object_set_new(o, "host", json_string_lossy(s->host));
+	json_object_set_new(o, "user", json_string_lossy(s->user));
 	json_object_set_new(o, "tree", jid(&s->tree));
 	if (s->has_parent)
 		json_object_set_new(o, "parent", jid(&s->parent));
 	json_object_set(o, "tags", tags);
 	json_object_set(o, "sources", srcs);
 	json_object_set_new(o, "stats", stats_json(&s->stats));
-	json_object_set_new(o, "program", jstr(s->program));
+	json_object_set_new(o, "program", json_string_lossy(s->program));
 	char *txt = json_dumps(o, JSON_COMPACT);
 	if (!txt)
 		goto out;

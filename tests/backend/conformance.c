@@ -33,21 +33,12 @@ static const char *fault_dir;   /* scratch directory for fault-layer tests */
 
 /* ---- helpers ---- */
 
-/* splitmix64: reproducible content and ids from a seed. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static void fill(uint8_t *p, size_t n, uint64_t seed)
 {
 	uint64_t s = seed, v = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i % 8 == 0)
-			v = rnd(&s);
+			v = rnd_next(&s);
 		p[i] = (uint8_t)(v >> (8 * (i % 8)));
 	}
 }
@@ -515,8 +506,8 @@ static void *range_worker(void *arg)
 	struct buf out = BUF_INIT;
 	uint64_t s = (uint64_t)w->id;
 	for (int i = 0; i < 300; i++) {
-		size_t off = rnd(&s) % (SHARED_SIZE + 100);
-		size_t len = rnd(&s) % 70000;
+		size_t off = rnd_next(&s) % (SHARED_SIZE + 100);
+		size_t len = rnd_next(&s) % 70000;
 		size_t want = off >= SHARED_SIZE ? 0 :
 			      len < SHARED_SIZE - off ? len : SHARED_SIZE - off;
 		if (backend_get_range(be, "index/shared", off, len, &out) != 0 ||

@@ -4,6 +4,7 @@
 #ifndef CAIRN_TEST_HARNESS_H
 #define CAIRN_TEST_HARNESS_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,30 @@ static int h_checks_failed, h_tests_passed, h_tests_failed;
 		       h_tests_failed);                                   \
 		return h_tests_failed ? 1 : 0;                            \
 	} while (0)
+
+/* Deterministic pseudo-random numbers (splitmix64).  rnd_next keeps its
+ * state in *s (one per thread); rnd uses rng_state, which tests may reseed. */
+static inline uint64_t rnd_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static inline uint64_t rnd(void)
+{
+	return rnd_next(&rng_state);
+}
+
+static inline void rnd_fill(void *p, size_t n)
+{
+	uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)rnd();
+}
 
 /* A fresh temporary directory (malloc'd path) removed by test_rmtree. */
 static inline char *test_tmpdir(void)

@@ -7,16 +7,6 @@
 #include "store/chunker.h"
 #include "store/crypto.h"
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint8_t *random_data(size_t n, uint64_t seed)
 {
 	uint8_t *p = malloc(n);

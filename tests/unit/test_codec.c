@@ -7,23 +7,6 @@
 #include "store/codec.h"
 #include "store/crypto.h"
 
-static uint64_t rng_state = 12345;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rnd_fill(void *p, size_t n)
-{
-	uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)rnd();
-}
-
 static struct repo_keys keys_enc, keys_plain;
 
 static void make_keys(void)
