@@ -197,8 +197,15 @@ int cli_get_password(const struct cli *c, const char *prompt, int confirm, char 
 
 int cli_open_repo(const struct cli *c, int no_sync, struct repo **out)
 {
+	return cli_open_repo_keep(c, no_sync, out, NULL);
+}
+
+int cli_open_repo_keep(const struct cli *c, int no_sync, struct repo **out, char **password)
+{
 	char *pw = NULL;
 	*out = NULL;
+	if (password)
+		*password = NULL;
 	if (!c->repo_url || !*c->repo_url) {
 		log_error("no repository given: use -r URL or set CAIRN_REPO");
 		return EXIT_USAGE;
@@ -227,7 +234,10 @@ int cli_open_repo(const struct cli *c, int no_sync, struct repo **out)
 				    .password = pw, .password_len = pw ? strlen(pw) : 0,
 				    .no_sync = no_sync };
 	e = repo_open(&o, out);
-	cli_free_password(pw);
+	if (e == 0 && password)
+		*password = pw;
+	else
+		cli_free_password(pw);
 	if (e == -EKEYREJECTED) {
 		log_error("%s: wrong password (no key of this repository opens with it)",
 			  c->repo_url);
@@ -295,4 +305,28 @@ void fmt_duration(double seconds, char *out, size_t size)
 		snprintf(out, size, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
 	else
 		snprintf(out, size, "%lu:%02lu", s / 60, s % 60);
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return -EINVAL;
+	int shift = 0;
+	switch (*end) {
+	case 'T': case 't': shift += 10; /* fall through */
+	case 'G': case 'g': shift += 10; /* fall through */
+	case 'M': case 'm': shift += 10; /* fall through */
+	case 'K': case 'k': shift += 10; end++; break;
+	case 0: break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' || *end == 'B' || *end == 'b')
+		end += *end == 'i' && (end[1] == 'B' || end[1] == 'b') ? 2 : 1;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
 }

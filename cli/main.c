@@ -29,6 +29,8 @@ static const char usage[] =
 	"  stats                        sizes, deduplication and compression\n"
 	"  key list|add|passwd|remove   manage passwords\n"
 	"  repair catalog               rebuild the local catalog\n"
+	"  mount MOUNTPOINT             browse every snapshot as a folder\n"
+	"  umount MOUNTPOINT            unmount it\n"
 	"  version                      print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or CAIRN_REPO; the password from\n"
@@ -56,6 +58,8 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "key", cmd_key },
 	{ "repair", cmd_repair },
+	{ "mount", cmd_mount },
+	{ "umount", cmd_umount },
 	{ "version", cmd_version },
 };
 

@@ -45,6 +45,23 @@ int queue_push(struct queue *q, void *item)
 	return 0;
 }
 
+int queue_trypush(struct queue *q, void *item)
+{
+	int r = 0;
+	pthread_mutex_lock(&q->mu);
+	if (q->closed)
+		r = -EPIPE;
+	else if (q->count == q->cap)
+		r = -EAGAIN;
+	else {
+		q->items[(q->head + q->count) % q->cap] = item;
+		q->count++;
+		pthread_cond_signal(&q->not_empty);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
 static void *take(struct queue *q)
 {
 	void *item = q->items[q->head];

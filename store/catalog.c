@@ -10,18 +10,8 @@
 #include <stdlib.h>
 
 #include "lib/log.h"
+#include "catalog_int.h"
 
-enum stmt_id {
-	ST_BLOB_FIND,
-	ST_BLOB_ADD,
-	ST_PACK_ADD,
-	ST_PACK_ID,
-	ST_PACK_INDEXED,
-	ST_TREE_GET,
-	ST_TREE_PUT,
-	ST_BLOB_EXISTS,
-	ST_COUNT
-};
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOB_FIND] = "SELECT b.type, b.offset, b.length, b.plain_len, p.name "
@@ -50,22 +40,31 @@ static const char schema[] =
 	" json BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS trees(id BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS uploads(name BLOB PRIMARY KEY, size INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	/* the browsable view (catalog_fs.c) */
+	"CREATE TABLE IF NOT EXISTS fs_snaps(id BLOB PRIMARY KEY, root INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS fs_nodes(ino INTEGER PRIMARY KEY, snap INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" gid INTEGER NOT NULL, size INTEGER NOT NULL, nlink INTEGER NOT NULL,"
+	" rdev INTEGER NOT NULL, mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	" ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, loaded INTEGER NOT NULL,"
+	" data BLOB);"
+	"CREATE TABLE IF NOT EXISTS fs_dirents(parent INTEGER NOT NULL, name BLOB NOT NULL,"
+	" ino INTEGER NOT NULL, PRIMARY KEY(parent, name)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS fs_links(snap INTEGER NOT NULL, dev INTEGER NOT NULL,"
+	" src INTEGER NOT NULL, ino INTEGER NOT NULL, PRIMARY KEY(snap, dev, src))"
 	" WITHOUT ROWID;";
 
 static const char drop_all[] =
 	"DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS packs; DROP TABLE IF EXISTS blobs;"
 	"DROP TABLE IF EXISTS indexes; DROP TABLE IF EXISTS snapshots;"
-	"DROP TABLE IF EXISTS trees; DROP TABLE IF EXISTS uploads;";
-
-struct catalog {
-	sqlite3 *db;
-	pthread_mutex_t mu;
-	sqlite3_stmt *st[ST_COUNT];
-	char *path;
-};
+	"DROP TABLE IF EXISTS trees; DROP TABLE IF EXISTS uploads;"
+	"DROP TABLE IF EXISTS fs_snaps; DROP TABLE IF EXISTS fs_nodes;"
+	"DROP TABLE IF EXISTS fs_dirents; DROP TABLE IF EXISTS fs_links;";
 
 /* Maps an SQLite result code to -errno, logging the original. */
-static int sqlerr(struct catalog *c, int rc, const char *what)
+int cat_sqlerr(struct catalog *c, int rc, const char *what)
 {
 	switch (rc) {
 	case SQLITE_OK:
@@ -87,8 +86,8 @@ static int sqlerr(struct catalog *c, int rc, const char *what)
 	}
 }
 
-static void lock(struct catalog *c) { pthread_mutex_lock(&c->mu); }
-static void unlock(struct catalog *c) { pthread_mutex_unlock(&c->mu); }
+void cat_lock(struct catalog *c) { pthread_mutex_lock(&c->mu); }
+void cat_unlock(struct catalog *c) { pthread_mutex_unlock(&c->mu); }
 
 static sqlite3_stmt *stmt(struct catalog *c, enum stmt_id id)
 {
@@ -98,9 +97,9 @@ static sqlite3_stmt *stmt(struct catalog *c, enum stmt_id id)
 	return s;
 }
 
-static int exec(struct catalog *c, const char *sql)
+int cat_exec(struct catalog *c, const char *sql)
 {
-	return sqlerr(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
+	return cat_sqlerr(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
 }
 
 static int setup(struct catalog *c)
@@ -108,11 +107,11 @@ static int setup(struct catalog *c)
 	sqlite3_stmt *s;
 	int version = 0, r;
 	sqlite3_busy_timeout(c->db, 30000);
-	if ((r = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	if ((r = cat_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			 "PRAGMA temp_store=MEMORY;")) < 0)
 		return r;
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return sqlerr(c, sqlite3_errcode(c->db), "user_version");
+		return cat_sqlerr(c, sqlite3_errcode(c->db), "user_version");
 	if (sqlite3_step(s) == SQLITE_ROW)
 		version = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
@@ -120,20 +119,20 @@ static int setup(struct catalog *c)
 		/* Another version's cache: throw it away, it is rebuilt. */
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", CATALOG_SCHEMA_VERSION);
-		if ((r = exec(c, "BEGIN IMMEDIATE")) < 0)
+		if ((r = cat_exec(c, "BEGIN IMMEDIATE")) < 0)
 			return r;
-		if ((r = exec(c, drop_all)) < 0 ||
-		    (r = exec(c, schema)) < 0 || (r = exec(c, sql)) < 0) {
-			exec(c, "ROLLBACK");
+		if ((r = cat_exec(c, drop_all)) < 0 ||
+		    (r = cat_exec(c, schema)) < 0 || (r = cat_exec(c, sql)) < 0) {
+			cat_exec(c, "ROLLBACK");
 			return r;
 		}
-		if ((r = exec(c, "COMMIT")) < 0)
+		if ((r = cat_exec(c, "COMMIT")) < 0)
 			return r;
 	}
 	for (int i = 0; i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &c->st[i], NULL) != SQLITE_OK)
-			return sqlerr(c, sqlite3_errcode(c->db), stmt_sql[i]);
+			return cat_sqlerr(c, sqlite3_errcode(c->db), stmt_sql[i]);
 	return 0;
 }
 
@@ -153,7 +152,7 @@ struct catalog *catalog_open(const char *path, int *err)
 	int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		*err = sqlerr(c, rc, "open");
+		*err = cat_sqlerr(c, rc, "open");
 		catalog_close(c);
 		return NULL;
 	}
@@ -178,43 +177,42 @@ void catalog_close(struct catalog *c)
 
 int catalog_begin(struct catalog *c)
 {
-	lock(c);
-	int r = exec(c, "BEGIN IMMEDIATE");
+	cat_lock(c);
+	int r = cat_exec(c, "BEGIN IMMEDIATE");
 	if (r < 0)
-		unlock(c);
+		cat_unlock(c);
 	return r;
 }
 
 int catalog_commit(struct catalog *c)
 {
-	int r = exec(c, "COMMIT");
+	int r = cat_exec(c, "COMMIT");
 	if (r < 0)
-		exec(c, "ROLLBACK");
-	unlock(c);
+		cat_exec(c, "ROLLBACK");
+	cat_unlock(c);
 	return r;
 }
 
 void catalog_rollback(struct catalog *c)
 {
-	exec(c, "ROLLBACK");
-	unlock(c);
+	cat_exec(c, "ROLLBACK");
+	cat_unlock(c);
 }
 
-/* Runs a statement that returns no rows. */
-static int step_done(struct catalog *c, sqlite3_stmt *s, const char *what)
+int cat_step_done(struct catalog *c, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
-	int r = rc == SQLITE_DONE ? 0 : sqlerr(c, rc, what);
+	int r = rc == SQLITE_DONE ? 0 : cat_sqlerr(c, rc, what);
 	sqlite3_reset(s);
 	return r;
 }
 
-static void bind_oid(sqlite3_stmt *s, int i, const struct oid *id)
+void cat_bind_oid(sqlite3_stmt *s, int i, const struct oid *id)
 {
 	sqlite3_bind_blob(s, i, id->b, OID_LEN, SQLITE_STATIC);
 }
 
-static int column_oid(sqlite3_stmt *s, int i, struct oid *id)
+int cat_column_oid(sqlite3_stmt *s, int i, struct oid *id)
 {
 	if (sqlite3_column_bytes(s, i) != OID_LEN)
 		return -EIO;
@@ -222,18 +220,17 @@ static int column_oid(sqlite3_stmt *s, int i, struct oid *id)
 	return 0;
 }
 
-/* Prepares one-off SQL (for the rarely used queries). */
-static int prep(struct catalog *c, const char *sql, sqlite3_stmt **s)
+int cat_prep(struct catalog *c, const char *sql, sqlite3_stmt **s)
 {
 	int rc = sqlite3_prepare_v2(c->db, sql, -1, s, NULL);
-	return rc == SQLITE_OK ? 0 : sqlerr(c, rc, sql);
+	return rc == SQLITE_OK ? 0 : cat_sqlerr(c, rc, sql);
 }
 
 int catalog_meta_get(struct catalog *c, const char *key, struct buf *out)
 {
 	sqlite3_stmt *s;
-	lock(c);
-	int r = prep(c, "SELECT value FROM meta WHERE key = ?", &s);
+	cat_lock(c);
+	int r = cat_prep(c, "SELECT value FROM meta WHERE key = ?", &s);
 	if (r == 0) {
 		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(s);
@@ -242,67 +239,67 @@ int catalog_meta_get(struct catalog *c, const char *key, struct buf *out)
 			r = buf_append(out, sqlite3_column_text(s, 0),
 				       (size_t)sqlite3_column_bytes(s, 0));
 		else
-			r = rc == SQLITE_DONE ? -ENOENT : sqlerr(c, rc, "meta get");
+			r = rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(c, rc, "meta get");
 		sqlite3_finalize(s);
 	}
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_meta_set(struct catalog *c, const char *key, const char *value)
 {
 	sqlite3_stmt *s;
-	lock(c);
-	int r = prep(c, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s);
+	cat_lock(c);
+	int r = cat_prep(c, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s);
 	if (r == 0) {
 		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-		r = step_done(c, s, "meta set");
+		r = cat_step_done(c, s, "meta set");
 		sqlite3_finalize(s);
 	}
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_read_begin(struct catalog *c)
 {
-	return exec(c, "BEGIN DEFERRED");
+	return cat_exec(c, "BEGIN DEFERRED");
 }
 
 void catalog_read_end(struct catalog *c)
 {
-	exec(c, "COMMIT");
+	cat_exec(c, "COMMIT");
 }
 
 int catalog_blob_exists(struct catalog *c, const struct oid *id)
 {
-	lock(c);
+	cat_lock(c);
 	sqlite3_stmt *s = stmt(c, ST_BLOB_EXISTS);
-	bind_oid(s, 1, id);
+	cat_bind_oid(s, 1, id);
 	int rc = sqlite3_step(s);
-	int r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sqlerr(c, rc, "blob exists");
+	int r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : cat_sqlerr(c, rc, "blob exists");
 	sqlite3_reset(s);
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_blob_find(struct catalog *c, const struct oid *id, struct blob_loc *loc)
 {
-	lock(c);
+	cat_lock(c);
 	sqlite3_stmt *s = stmt(c, ST_BLOB_FIND);
-	bind_oid(s, 1, id);
+	cat_bind_oid(s, 1, id);
 	int rc = sqlite3_step(s), r;
 	if (rc == SQLITE_ROW) {
 		loc->type = (uint8_t)sqlite3_column_int(s, 0);
 		loc->offset = (uint32_t)sqlite3_column_int64(s, 1);
 		loc->length = (uint32_t)sqlite3_column_int64(s, 2);
 		loc->plain_len = (uint32_t)sqlite3_column_int64(s, 3);
-		r = column_oid(s, 4, &loc->pack);
+		r = cat_column_oid(s, 4, &loc->pack);
 	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : sqlerr(c, rc, "blob find");
+		r = rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(c, rc, "blob find");
 	}
 	sqlite3_reset(s);
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
@@ -311,19 +308,19 @@ static int pack_row(struct catalog *c, const struct oid *pack, uint64_t size,
 		    int indexed, sqlite3_int64 *rowid)
 {
 	sqlite3_stmt *s = stmt(c, ST_PACK_ADD);
-	bind_oid(s, 1, pack);
+	cat_bind_oid(s, 1, pack);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int(s, 3, indexed);
-	int r = step_done(c, s, "pack add");
+	int r = cat_step_done(c, s, "pack add");
 	if (r < 0)
 		return r;
 	s = stmt(c, ST_PACK_ID);
-	bind_oid(s, 1, pack);
+	cat_bind_oid(s, 1, pack);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*rowid = sqlite3_column_int64(s, 0);
 	else
-		r = sqlerr(c, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "pack id");
+		r = cat_sqlerr(c, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "pack id");
 	sqlite3_reset(s);
 	return r;
 }
@@ -333,13 +330,13 @@ static int add_blobs(struct catalog *c, sqlite3_int64 pack,
 {
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *s = stmt(c, ST_BLOB_ADD);
-		bind_oid(s, 1, &ents[i].id);
+		cat_bind_oid(s, 1, &ents[i].id);
 		sqlite3_bind_int(s, 2, ents[i].type);
 		sqlite3_bind_int64(s, 3, pack);
 		sqlite3_bind_int64(s, 4, ents[i].offset);
 		sqlite3_bind_int64(s, 5, ents[i].length);
 		sqlite3_bind_int64(s, 6, ents[i].plain_len);
-		int r = step_done(c, s, "blob add");
+		int r = cat_step_done(c, s, "blob add");
 		if (r < 0)
 			return r;
 	}
@@ -367,16 +364,16 @@ static int pack_stmt(struct catalog *c, const char *sql, const struct oid *pack,
 		     const uint64_t *size)
 {
 	sqlite3_stmt *s;
-	lock(c);
-	int r = prep(c, sql, &s);
+	cat_lock(c);
+	int r = cat_prep(c, sql, &s);
 	if (r == 0) {
-		bind_oid(s, 1, pack);
+		cat_bind_oid(s, 1, pack);
 		if (size)
 			sqlite3_bind_int64(s, 2, (sqlite3_int64)*size);
-		r = step_done(c, s, sql);
+		r = cat_step_done(c, s, sql);
 		sqlite3_finalize(s);
 	}
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
@@ -402,12 +399,12 @@ static int list_packs(struct catalog *c, const char *sql,
 	struct oid *ids = NULL;
 	uint64_t *sizes = NULL;
 	size_t n = 0, cap = 0;
-	lock(c);
-	int r = prep(c, sql, &s);
+	cat_lock(c);
+	int r = cat_prep(c, sql, &s);
 	while (r == 0) {
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
-			r = rc == SQLITE_DONE ? 1 : sqlerr(c, rc, sql);
+			r = rc == SQLITE_DONE ? 1 : cat_sqlerr(c, rc, sql);
 			break;
 		}
 		if (n == cap) {
@@ -422,11 +419,11 @@ static int list_packs(struct catalog *c, const char *sql,
 			}
 			sizes = ns;
 		}
-		r = column_oid(s, 0, &ids[n]);
+		r = cat_column_oid(s, 0, &ids[n]);
 		sizes[n++] = (uint64_t)sqlite3_column_int64(s, 1);
 	}
 	sqlite3_finalize(s);
-	unlock(c);
+	cat_unlock(c);
 	/* Callbacks run unlocked so they may use the catalog themselves. */
 	for (size_t i = 0; r == 1 && i < n; i++) {
 		int k = fn(ctx, &ids[i], sizes[i]);
@@ -457,15 +454,15 @@ int catalog_pack_blobs(struct catalog *c, const struct oid *pack,
 	sqlite3_stmt *s = NULL;
 	struct pack_entry *e = NULL;
 	size_t cnt = 0, cap = 0;
-	lock(c);
-	int r = prep(c, "SELECT b.id, b.type, b.offset, b.length, b.plain_len FROM blobs b "
+	cat_lock(c);
+	int r = cat_prep(c, "SELECT b.id, b.type, b.offset, b.length, b.plain_len FROM blobs b "
 			"JOIN packs p ON p.id = b.pack WHERE p.name = ?", &s);
 	if (r == 0)
-		bind_oid(s, 1, pack);
+		cat_bind_oid(s, 1, pack);
 	while (r == 0) {
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
-			r = rc == SQLITE_DONE ? 1 : sqlerr(c, rc, "pack blobs");
+			r = rc == SQLITE_DONE ? 1 : cat_sqlerr(c, rc, "pack blobs");
 			break;
 		}
 		if (cnt == cap) {
@@ -478,14 +475,14 @@ int catalog_pack_blobs(struct catalog *c, const struct oid *pack,
 			e = ne;
 		}
 		struct pack_entry *x = &e[cnt++];
-		r = column_oid(s, 0, &x->id);
+		r = cat_column_oid(s, 0, &x->id);
 		x->type = (uint8_t)sqlite3_column_int(s, 1);
 		x->offset = (uint32_t)sqlite3_column_int64(s, 2);
 		x->length = (uint32_t)sqlite3_column_int64(s, 3);
 		x->plain_len = (uint32_t)sqlite3_column_int64(s, 4);
 	}
 	sqlite3_finalize(s);
-	unlock(c);
+	cat_unlock(c);
 	if (r < 0) {
 		free(e);
 		return r;
@@ -497,11 +494,11 @@ int catalog_pack_blobs(struct catalog *c, const struct oid *pack,
 
 int catalog_mark_indexed(struct catalog *c, const struct oid *pack)
 {
-	lock(c);
+	cat_lock(c);
 	sqlite3_stmt *s = stmt(c, ST_PACK_INDEXED);
-	bind_oid(s, 1, pack);
-	int r = step_done(c, s, "mark indexed");
-	unlock(c);
+	cat_bind_oid(s, 1, pack);
+	int r = cat_step_done(c, s, "mark indexed");
+	cat_unlock(c);
 	return r;
 }
 
@@ -511,13 +508,13 @@ int catalog_forget_pack(struct catalog *c, const struct oid *pack)
 	int r = catalog_begin(c);
 	if (r < 0)
 		return r;
-	if (!(r = prep(c, "DELETE FROM blobs WHERE pack = (SELECT id FROM packs WHERE name = ?)", &s1))) {
-		bind_oid(s1, 1, pack);
-		r = step_done(c, s1, "forget pack blobs");
+	if (!(r = cat_prep(c, "DELETE FROM blobs WHERE pack = (SELECT id FROM packs WHERE name = ?)", &s1))) {
+		cat_bind_oid(s1, 1, pack);
+		r = cat_step_done(c, s1, "forget pack blobs");
 	}
-	if (!r && !(r = prep(c, "DELETE FROM packs WHERE name = ?", &s2))) {
-		bind_oid(s2, 1, pack);
-		r = step_done(c, s2, "forget pack");
+	if (!r && !(r = cat_prep(c, "DELETE FROM packs WHERE name = ?", &s2))) {
+		cat_bind_oid(s2, 1, pack);
+		r = cat_step_done(c, s2, "forget pack");
 	}
 	sqlite3_finalize(s1);
 	sqlite3_finalize(s2);
@@ -532,15 +529,15 @@ int catalog_forget_pack(struct catalog *c, const struct oid *pack)
 static int has_name(struct catalog *c, const char *sql, const struct oid *name)
 {
 	sqlite3_stmt *s;
-	lock(c);
-	int r = prep(c, sql, &s);
+	cat_lock(c);
+	int r = cat_prep(c, sql, &s);
 	if (r == 0) {
-		bind_oid(s, 1, name);
+		cat_bind_oid(s, 1, name);
 		int rc = sqlite3_step(s);
-		r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sqlerr(c, rc, sql);
+		r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : cat_sqlerr(c, rc, sql);
 		sqlite3_finalize(s);
 	}
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
@@ -562,9 +559,9 @@ int catalog_add_index(struct catalog *c, const struct oid *name,
 		if (!(r = pack_row(c, &p->id, p->size, 1, &rowid)))
 			r = add_blobs(c, rowid, p->blobs, p->nblobs);
 	}
-	if (!r && !(r = prep(c, "INSERT OR IGNORE INTO indexes(name) VALUES (?)", &s))) {
-		bind_oid(s, 1, name);
-		r = step_done(c, s, "index add");
+	if (!r && !(r = cat_prep(c, "INSERT OR IGNORE INTO indexes(name) VALUES (?)", &s))) {
+		cat_bind_oid(s, 1, name);
+		r = cat_step_done(c, s, "index add");
 	}
 	sqlite3_finalize(s);
 	if (r < 0) {
@@ -582,12 +579,12 @@ static int each_oid(struct catalog *c, const char *sql,
 	sqlite3_stmt *s = NULL;
 	struct oid *ids = NULL;
 	size_t n = 0, cap = 0;
-	lock(c);
-	int r = prep(c, sql, &s);
+	cat_lock(c);
+	int r = cat_prep(c, sql, &s);
 	while (r == 0) {
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
-			r = rc == SQLITE_DONE ? 1 : sqlerr(c, rc, sql);
+			r = rc == SQLITE_DONE ? 1 : cat_sqlerr(c, rc, sql);
 			break;
 		}
 		if (n == cap) {
@@ -599,10 +596,10 @@ static int each_oid(struct catalog *c, const char *sql,
 			}
 			ids = ni;
 		}
-		r = column_oid(s, 0, &ids[n++]);
+		r = cat_column_oid(s, 0, &ids[n++]);
 	}
 	sqlite3_finalize(s);
-	unlock(c);
+	cat_unlock(c);
 	for (size_t i = 0; r == 1 && i < n; i++) {
 		int k = fn(ctx, &ids[i]);
 		if (k)
@@ -627,31 +624,31 @@ int catalog_add_snapshot(struct catalog *c, const struct oid *name,
 			 int64_t time_ns, const void *json, size_t n)
 {
 	sqlite3_stmt *s;
-	lock(c);
-	int r = prep(c, "INSERT OR REPLACE INTO snapshots(name, time_ns, json) "
+	cat_lock(c);
+	int r = cat_prep(c, "INSERT OR REPLACE INTO snapshots(name, time_ns, json) "
 			"VALUES (?, ?, ?)", &s);
 	if (r == 0) {
-		bind_oid(s, 1, name);
+		cat_bind_oid(s, 1, name);
 		sqlite3_bind_int64(s, 2, time_ns);
 		sqlite3_bind_blob(s, 3, json, (int)n, SQLITE_STATIC);
-		r = step_done(c, s, "snapshot add");
+		r = cat_step_done(c, s, "snapshot add");
 		sqlite3_finalize(s);
 	}
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_del_snapshot(struct catalog *c, const struct oid *name)
 {
 	sqlite3_stmt *s;
-	lock(c);
-	int r = prep(c, "DELETE FROM snapshots WHERE name = ?", &s);
+	cat_lock(c);
+	int r = cat_prep(c, "DELETE FROM snapshots WHERE name = ?", &s);
 	if (r == 0) {
-		bind_oid(s, 1, name);
-		r = step_done(c, s, "snapshot del");
+		cat_bind_oid(s, 1, name);
+		r = cat_step_done(c, s, "snapshot del");
 		sqlite3_finalize(s);
 	}
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
@@ -661,58 +658,58 @@ int catalog_snapshots(struct catalog *c,
 		      void *ctx)
 {
 	sqlite3_stmt *s = NULL;
-	lock(c);
-	int r = prep(c, "SELECT name, json FROM snapshots ORDER BY time_ns, name", &s);
+	cat_lock(c);
+	int r = cat_prep(c, "SELECT name, json FROM snapshots ORDER BY time_ns, name", &s);
 	while (r == 0) {
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
-			r = rc == SQLITE_DONE ? 0 : sqlerr(c, rc, "snapshots");
+			r = rc == SQLITE_DONE ? 0 : cat_sqlerr(c, rc, "snapshots");
 			break;
 		}
 		struct oid name;
-		if ((r = column_oid(s, 0, &name)) < 0)
+		if ((r = cat_column_oid(s, 0, &name)) < 0)
 			break;
 		/* fn must not use this handle: it runs under the lock */
 		r = fn(ctx, &name, sqlite3_column_blob(s, 1),
 		       (size_t)sqlite3_column_bytes(s, 1));
 	}
 	sqlite3_finalize(s);
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_tree_get(struct catalog *c, const struct oid *id, struct buf *out)
 {
-	lock(c);
+	cat_lock(c);
 	sqlite3_stmt *s = stmt(c, ST_TREE_GET);
-	bind_oid(s, 1, id);
+	cat_bind_oid(s, 1, id);
 	int rc = sqlite3_step(s), r;
 	buf_reset(out);
 	if (rc == SQLITE_ROW)
 		r = buf_append(out, sqlite3_column_blob(s, 0),
 			       (size_t)sqlite3_column_bytes(s, 0));
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : sqlerr(c, rc, "tree get");
+		r = rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(c, rc, "tree get");
 	sqlite3_reset(s);
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_tree_put(struct catalog *c, const struct oid *id, const void *p, size_t n)
 {
-	lock(c);
+	cat_lock(c);
 	sqlite3_stmt *s = stmt(c, ST_TREE_PUT);
-	bind_oid(s, 1, id);
+	cat_bind_oid(s, 1, id);
 	sqlite3_bind_blob(s, 2, p, (int)n, SQLITE_STATIC);
-	int r = step_done(c, s, "tree put");
-	unlock(c);
+	int r = cat_step_done(c, s, "tree put");
+	cat_unlock(c);
 	return r;
 }
 
 static int scalar2(struct catalog *c, const char *sql, uint64_t *a, uint64_t *b)
 {
 	sqlite3_stmt *s;
-	int r = prep(c, sql, &s);
+	int r = cat_prep(c, sql, &s);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(s);
@@ -721,7 +718,7 @@ static int scalar2(struct catalog *c, const char *sql, uint64_t *a, uint64_t *b)
 		if (b)
 			*b = (uint64_t)sqlite3_column_int64(s, 1);
 	} else {
-		r = sqlerr(c, rc, sql);
+		r = cat_sqlerr(c, rc, sql);
 	}
 	sqlite3_finalize(s);
 	return r;
@@ -730,7 +727,7 @@ static int scalar2(struct catalog *c, const char *sql, uint64_t *a, uint64_t *b)
 int catalog_stats(struct catalog *c, struct catalog_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	lock(c);
+	cat_lock(c);
 	int r = scalar2(c, "SELECT count(*), coalesce(sum(size), 0) FROM packs",
 			&st->packs, &st->pack_bytes);
 	if (!r)
@@ -747,18 +744,19 @@ int catalog_stats(struct catalog *c, struct catalog_stats *st)
 			    &st->tree_stored, NULL);
 	if (!r)
 		r = scalar2(c, "SELECT count(*), 0 FROM snapshots", &st->snapshots, NULL);
-	unlock(c);
+	cat_unlock(c);
 	return r;
 }
 
 int catalog_clear(struct catalog *c)
 {
-	lock(c);
-	int r = exec(c, "BEGIN IMMEDIATE; DELETE FROM meta; DELETE FROM packs; "
+	cat_lock(c);
+	int r = cat_exec(c, "BEGIN IMMEDIATE; DELETE FROM meta; DELETE FROM packs; "
 			"DELETE FROM blobs; DELETE FROM indexes; DELETE FROM snapshots; "
-			"DELETE FROM trees; COMMIT;");
+			"DELETE FROM trees; DELETE FROM uploads; DELETE FROM fs_snaps; "
+			"DELETE FROM fs_nodes; DELETE FROM fs_dirents; DELETE FROM fs_links; COMMIT;");
 	if (r < 0)
-		exec(c, "ROLLBACK");
-	unlock(c);
+		cat_exec(c, "ROLLBACK");
+	cat_unlock(c);
 	return r;
 }

@@ -59,6 +59,12 @@ int cli_read_password_file(const char *path, char **pw);
  * failure prints one line naming the repository and returns the exit code
  * to use (*out is NULL); 0 on success. */
 int cli_open_repo(const struct cli *c, int no_sync, struct repo **out);
+/* The same, also handing over the password that opened it (NULL for an
+ * unencrypted repository; free with cli_free_password). */
+int cli_open_repo_keep(const struct cli *c, int no_sync, struct repo **out, char **password);
+/* Parses "512M", "2G", "1048576" (bytes; K, M, G, T powers of 1024).
+ * 0 or -EINVAL. */
+int parse_size(const char *s, uint64_t *out);
 
 /* Splits "SNAPSHOT[:PATH]" and resolves the snapshot; prints the error
  * and returns an exit code on failure.  *path points into spec or "". */
@@ -87,5 +93,7 @@ int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_key(struct cli *c, int argc, char **argv);
 int cmd_repair(struct cli *c, int argc, char **argv);
+int cmd_mount(struct cli *c, int argc, char **argv);
+int cmd_umount(struct cli *c, int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ int queue_init(struct queue *q, size_t cap);
 void queue_release(struct queue *q);
 /* 0, or -EPIPE once closed. */
 int queue_push(struct queue *q, void *item);
+/* 0, -EAGAIN when full (nothing waits), or -EPIPE once closed. */
+int queue_trypush(struct queue *q, void *item);
 void *queue_pop(struct queue *q);
 /* NULL at once when empty. */
 void *queue_trypop(struct queue *q);

@@ -19,7 +19,7 @@
 #include "store/index.h"
 #include "store/pack.h"
 
-#define CATALOG_SCHEMA_VERSION 2
+#define CATALOG_SCHEMA_VERSION 3
 
 struct catalog;
 
@@ -101,6 +101,43 @@ int catalog_snapshots(struct catalog *c,
 /* Decoded-tree cache: tree plaintext by tree id. */
 int catalog_tree_get(struct catalog *c, const struct oid *id, struct buf *out);
 int catalog_tree_put(struct catalog *c, const struct oid *id, const void *p, size_t n);
+
+/* ---- the browsable view (catalog_fs.c) ----
+ * Snapshot directories are materialized here on first access, one row per
+ * entry, so that lookups and listings are answered from SQLite.  A node's
+ * number (its rowid) is stable for as long as the catalog exists; the
+ * names of hardlinks of one snapshot share one node. */
+
+struct catalog_node {
+	uint64_t ino;              /* rowid */
+	uint64_t snap;             /* node of the snapshot's root */
+	uint8_t kind;              /* enum node_kind */
+	uint32_t mode, uid, gid;
+	uint64_t size, nlink, rdev;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+	int loaded;                /* directories: children materialized */
+	struct buf data;           /* dir: subtree id; symlink: target;
+				    * file: nchunks x (id[32] | u32 len) */
+};
+
+/* The root node of a snapshot, created on first use (a directory whose
+ * subtree is the snapshot's root tree). */
+int catalog_fs_snapshot_root(struct catalog *c, const struct oid *snap,
+			     const struct oid *tree, int64_t time_ns, uint64_t *ino);
+/* n->data is replaced; -ENOENT if there is no such node. */
+int catalog_fs_node(struct catalog *c, uint64_t ino, struct catalog_node *n);
+int catalog_fs_lookup(struct catalog *c, uint64_t parent, const char *name, size_t len,
+		      struct catalog_node *n);
+/* Children in name order; n is borrowed for the call. */
+int catalog_fs_children(struct catalog *c, uint64_t parent,
+			int (*fn)(void *ctx, const char *name, size_t len,
+				  const struct catalog_node *n),
+			void *ctx);
+/* Materializes directory dir from its tree t, once (a no-op if another
+ * thread or process did it first). */
+struct tree;
+int catalog_fs_fill(struct catalog *c, uint64_t dir, uint64_t snap, const struct tree *t);
 
 struct catalog_stats {
 	uint64_t packs, pack_bytes;
