@@ -16,16 +16,22 @@ static const char mount_usage[] =
 	"of each day as @YYYY-MM-DD and the newest of all as @latest.  New\n"
 	"snapshots appear by themselves.  Runs in the background once the folder\n"
 	"answers (--foreground keeps it attached, for systemd); stop it with\n"
-	"'cairn umount MOUNTPOINT' or fusermount3 -u.  --cache-size caps the\n"
-	"memory kept for decoded chunks (default 64M).\n";
+	"'cairn umount MOUNTPOINT' or fusermount3 -u.\n"
+	"\n"
+	"--cache-size caps the on-disk cache of chunks read from the destination\n"
+	"(default 1G; 0 turns it off).  A local destination (file://) is read\n"
+	"directly unless --cache-size is given.  Memory use is about 100 MB.\n";
 
 static const char umount_usage[] = "usage: cairn umount MOUNTPOINT\n";
 
 enum { OPT_FOREGROUND = 0x100, OPT_CACHE_SIZE };
 
+#define READ_CACHE_DEFAULT ((uint64_t)1 << 30)
+
 struct mount_args {
 	struct fs_mount_opts o;
-	int bad;
+	uint64_t cache_bytes;
+	int cache_given;
 };
 
 static int handle(void *ctx, int opt, const char *arg)
@@ -38,12 +44,13 @@ static int handle(void *ctx, int opt, const char *arg)
 		a->o.foreground = true;
 		return 0;
 	case OPT_CACHE_SIZE:
-		if (parse_size(arg, &size) < 0 || size < (1u << 20)) {
-			log_error("--cache-size %s: give a size of at least 1M (like 256M, 2G)",
+		if (parse_size(arg, &size) < 0 || (size && size < (1u << 20))) {
+			log_error("--cache-size %s: give 0 or a size of at least 1M (like 256M, 2G)",
 				  arg);
 			return EXIT_USAGE;
 		}
-		a->o.cache_bytes = (size_t)size;
+		a->cache_bytes = size;
+		a->cache_given = 1;
 		return 0;
 	case 'o': {
 		char *copy = strdup(arg), *save = NULL;
@@ -94,7 +101,10 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	a.o.repo = (struct repo_open_opts){ .url = c->repo_url, .cache_root = c->cache_dir,
-					    .password = pw, .password_len = pw ? strlen(pw) : 0 };
+					    .password = pw, .password_len = pw ? strlen(pw) : 0,
+					    .read_cache_bytes = a.cache_given ? a.cache_bytes
+									      : READ_CACHE_DEFAULT,
+					    .read_cache_local = a.cache_given };
 	int e = fs_mount(&a.o);
 	cli_free_password(pw);
 	if (e < 0)

@@ -7,9 +7,10 @@
  * that stopped it. */
 #include "fs/mount.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 
 #include "fs_int.h"
 #include "lib/log.h"
+#include "store/backend.h"
 
 #define REFRESH_MS_DEFAULT 2000
 
@@ -144,13 +146,27 @@ static struct fuse_session *new_session(struct fs *fs, const struct fs_mount_opt
 	return fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 }
 
+/* One line in the log at unmount: how well the read cache did. */
+static void log_cache_stats(struct repo *r)
+{
+	struct backend_cache_stats st;
+	if (!r)
+		return;
+	backend_cache_stats(r->be, &st);
+	if (st.hits + st.misses)
+		log_info("read cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+			 " damaged, %" PRIu64 " evicted; %" PRIu64 " entries, %.1f MB",
+			 st.hits, st.misses, st.damaged, st.evicted, st.entries,
+			 (double)st.bytes / 1e6);
+}
+
 /* Everything after the fork (or in the foreground). */
 static int serve(const struct fs_mount_opts *o, int ready_fd)
 {
 	struct fs fs = { .ready_fd = ready_fd };
 	struct refresher rf = { .fs = &fs };
 	struct repo *r = NULL;
-	struct view_opts vo = { .cache_bytes = o->cache_bytes };
+	struct view_opts vo = { 0 };
 	char msg[512];
 	int e = repo_open(&o->repo, &r), started = 0, mounted = 0;
 	if (e < 0) {
@@ -206,6 +222,7 @@ out:
 		fuse_session_destroy(fs.se);
 	}
 	view_free(fs.v);
+	log_cache_stats(r);
 	repo_close(r);
 	return e;
 }

@@ -319,6 +319,26 @@ int repo_probe(const char *url)
 	return e;
 }
 
+/* A cache is a help, not a need: if it cannot be had, say so and read
+ * the destination directly. */
+static void add_read_cache(struct repo *r, const struct repo_open_opts *o)
+{
+	if (!o->read_cache_bytes || (backend_is_local(r->be) && !o->read_cache_local))
+		return;
+	char *dir = path_join(r->cache_dir, "chunks");
+	int e = dir ? 0 : -ENOMEM;
+	struct backend *c = dir ? backend_cache_new(r->be, dir, o->read_cache_bytes, &e)
+				: NULL;
+	if (c)
+		r->be = c;
+	else if (e == -EBUSY)
+		log_warn("read cache %s is used by another process; reading without it", dir);
+	else
+		log_warn("read cache %s: %s; reading without it", dir ? dir : "chunks",
+			 errstr(e));
+	free(dir);
+}
+
 int repo_open(const struct repo_open_opts *o, struct repo **out)
 {
 	int e = 0;
@@ -330,6 +350,7 @@ int repo_open(const struct repo_open_opts *o, struct repo **out)
 	if (!(r->be = backend_open(o->url, &e)) || (e = load_config(r, o)) < 0 ||
 	    (e = make_codec(r)) < 0 || (e = open_catalog(r, o->cache_root)) < 0)
 		goto fail;
+	add_read_cache(r, o);
 	if (!o->no_sync && (e = repo_sync_catalog(r)) < 0)
 		goto fail;
 	*out = r;

@@ -16,7 +16,6 @@ struct fs_mount_opts {
 	bool foreground;          /* else: daemon, returns once the mount answers */
 	bool allow_other;
 	bool allow_nonempty;      /* mount over a directory that has entries */
-	size_t cache_bytes;       /* decoded-chunk memory cache; 0: default */
 	int refresh_ms;           /* how often to look for new snapshots; 0: 2000 */
 	struct repo_open_opts repo; /* opened again by the daemon */
 };

@@ -13,6 +13,7 @@
 #ifndef CAIRN_STORE_BACKEND_H
 #define CAIRN_STORE_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,5 +104,31 @@ struct backend *backend_file_new(const char *dir, int create, int *err);
  * -EINVAL for a malformed spec.  On failure inner still belongs to the
  * caller. */
 struct backend *backend_fault_new(struct backend *inner, const char *spec, int *err);
+
+/* cache — keeps the ranges get_range returned for "data/" objects (packs,
+ * which never change once stored) in files under dir, at most max_bytes of
+ * them, dropping the least recently used first.  Every entry carries the
+ * SHA-256 of its bytes and is checked on each read: a damaged or vanished
+ * entry is dropped and read from inner again.  put and del through the
+ * layer forget the ranges of that key.  Everything else passes through.
+ * One process uses a cache directory at a time: -EBUSY if another holds
+ * it.  On failure inner still belongs to the caller. */
+struct backend *backend_cache_new(struct backend *inner, const char *dir,
+				  uint64_t max_bytes, int *err);
+
+struct backend_cache_stats {
+	uint64_t hits, misses, stored, evicted, damaged, bytes, entries;
+};
+/* Counters of the cache layer at the top of b's stack (zeros otherwise). */
+void backend_cache_stats(struct backend *b, struct backend_cache_stats *st);
+
+/* Checks a cache entry file: magic, length, SHA-256 of the payload.  0 and
+ * the payload in *data, *len, or -EBADMSG. */
+int backend_cache_parse_entry(const uint8_t *p, size_t n, const uint8_t **data,
+			      size_t *len);
+
+/* Whether the bottom of the stack is a local directory (a read cache in
+ * front of it would only copy the same disk). */
+bool backend_is_local(const struct backend *b);
 
 #endif

@@ -44,6 +44,11 @@ struct repo_open_opts {
 	const char *password;    /* NULL for unencrypted repositories */
 	size_t password_len;
 	bool no_sync;            /* do not refresh the catalog from the destination */
+	/* Read cache of pack ranges in <cache dir>/chunks, capped at this
+	 * many bytes (0: none).  Skipped for a local destination unless
+	 * read_cache_local: it would copy the same disk. */
+	uint64_t read_cache_bytes;
+	bool read_cache_local;
 };
 
 struct repo_init_opts {
@@ -59,8 +64,10 @@ struct repo_init_opts {
 
 /* Creates a repository.  -EEXIST if one is there already. */
 int repo_init(const struct repo_init_opts *o, struct repo **out);
-/* Opens a repository: reads the config, unlocks a key, opens the catalog
- * and (unless no_sync) brings it up to date with the destination.
+/* Opens a repository: reads the config, unlocks a key, opens the catalog,
+ * puts the read cache in front of the destination if asked (going on
+ * without it, with a warning, if it cannot be used) and (unless no_sync)
+ * brings the catalog up to date with the destination.
  * -ENOENT: no repository at url; -EKEYREJECTED: wrong password;
  * -EACCES: the repository is encrypted and no password was given. */
 int repo_open(const struct repo_open_opts *o, struct repo **out);

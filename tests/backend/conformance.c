@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
+#include "lib/log.h"
 #include "store/backend.h"
 
 #define LARGE_SIZE ((size_t)20 << 20)
@@ -1117,6 +1119,268 @@ static void run_file_tests(struct backend *b, const char *dir)
 	RUN(file_no_temp_left);
 }
 
+/* ---- the cache layer ---- */
+
+static const char *cache_dir;   /* the cache layer's directory */
+
+/* file backend in fault_dir, an optional fault layer (spec), the cache. */
+static struct backend *cache_over(const char *spec, uint64_t cap)
+{
+	int err = 0;
+	struct backend *b = backend_file_new(fault_dir, 1, &err);
+	if (b && spec) {
+		struct backend *f = backend_fault_new(b, spec, &err);
+		if (!f)
+			backend_free(b);
+		b = f;
+	}
+	struct backend *c = b ? backend_cache_new(b, cache_dir, cap, &err) : NULL;
+	if (!c) {
+		fprintf(stderr, "cache layer: %s\n", strerror(-err));
+		backend_free(b);
+	}
+	return c;
+}
+
+static struct backend_cache_stats cstats(struct backend *c)
+{
+	struct backend_cache_stats st;
+	backend_cache_stats(c, &st);
+	return st;
+}
+
+/* Calls fn on the path of every entry file in the cache directory;
+ * returns how many there are. */
+static int each_entry(void (*fn)(const char *path, void *ctx), void *ctx)
+{
+	int n = 0;
+	DIR *d = opendir(cache_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[4096];
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "lock"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cache_dir, de->d_name);
+		fn(path, ctx);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void add_size(const char *path, void *ctx)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		*(uint64_t *)ctx += (uint64_t)st.st_size;
+}
+
+/* Bytes of the entry files in the cache directory. */
+static uint64_t cache_dir_bytes(int *files)
+{
+	uint64_t total = 0;
+	*files = each_entry(add_size, &total);
+	return total;
+}
+
+/* Does get_range(key, off, len) through b give want[off..off+len)? */
+static int range_is(struct backend *b, const char *key, const uint8_t *want,
+		    uint64_t off, size_t len)
+{
+	struct buf out = BUF_INIT;
+	int ok = backend_get_range(b, key, off, len, &out) == 0 && out.len == len &&
+		 memcmp(out.data, want + off, len) == 0;
+	buf_release(&out);
+	return ok;
+}
+
+TEST(cache_serves_repeats)
+{
+	struct backend *c = cache_over(NULL, 64 << 20);
+	size_t n = 3 << 20;
+	uint8_t *d = make_data(n, 71), *d2 = make_data(n, 72);
+	char key[96];
+	make_key(key, sizeof(key), "data", 71, -1);
+	if (!c || !d || !d2) {
+		CHECK(c && d && d2);
+		goto out;
+	}
+	CHECK_EQ(backend_put(c, key, d, n), 0);
+	CHECK(range_is(c, key, d, 1000, 1 << 20));
+	CHECK(cstats(c).misses == 1 && cstats(c).stored == 1 && cstats(c).hits == 0);
+	CHECK(range_is(c, key, d, 1000, 1 << 20));
+	CHECK(cstats(c).hits == 1);
+	/* a hit does not touch the destination: packs never change there, so
+	 * the cache may keep serving what it read */
+	CHECK_EQ(backend_put(c->inner, key, d2, n), 0);
+	CHECK(range_is(c, key, d, 1000, 1 << 20));
+	/* a put through the layer forgets the key's ranges */
+	CHECK_EQ(backend_put(c, key, d2, n), 0);
+	CHECK(range_is(c, key, d2, 1000, 1 << 20));
+	/* short reads at the end and other folders are not kept */
+	uint64_t stored = cstats(c).stored;
+	struct buf out = BUF_INIT;
+	CHECK_EQ(backend_get_range(c, key, n - 10, 100, &out), 0);
+	CHECK_EQ(out.len, 10);
+	CHECK_EQ(put_str(c, "index/cache1", "0123456789"), 0);
+	CHECK_EQ(backend_get_range(c, "index/cache1", 2, 4, &out), 0);
+	CHECK_EQ(backend_get_range(c, "index/cache1", 2, 4, &out), 0);
+	CHECK(out.len == 4 && !memcmp(out.data, "2345", 4));
+	CHECK_EQ(cstats(c).stored, stored);
+	buf_release(&out);
+	CHECK_EQ(backend_del(c, "index/cache1"), 0);
+	CHECK_EQ(backend_del(c, key), 0);
+	CHECK_EQ(cstats(c).entries, 0);
+out:
+	backend_free(c);
+	free(d);
+	free(d2);
+}
+
+TEST(cache_evicts_oldest)
+{
+	uint64_t cap = 1 << 20;
+	struct backend *c = cache_over(NULL, cap);
+	size_t n = 4 << 20, piece = 200 << 10;
+	uint8_t *d = make_data(n, 73);
+	char key[96];
+	int files;
+	make_key(key, sizeof(key), "data", 73, -1);
+	if (!c || !d) {
+		CHECK(c && d);
+		goto out;
+	}
+	CHECK_EQ(backend_put(c, key, d, n), 0);
+	for (int i = 0; i < 12; i++)
+		CHECK(range_is(c, key, d, (uint64_t)i * piece, piece));
+	struct backend_cache_stats st = cstats(c);
+	CHECK(st.evicted >= 7 && st.bytes <= cap);
+	CHECK(cache_dir_bytes(&files) <= cap);
+	CHECK_EQ((uint64_t)files, st.entries);
+	/* the newest is still there, the oldest is not */
+	CHECK(range_is(c, key, d, 11 * piece, piece));
+	CHECK_EQ(cstats(c).hits, st.hits + 1);
+	CHECK(range_is(c, key, d, 0, piece));
+	CHECK_EQ(cstats(c).misses, st.misses + 1);
+	/* a range larger than the whole cache is read, never kept */
+	uint64_t stored = cstats(c).stored;
+	CHECK(range_is(c, key, d, 0, 2 << 20));
+	CHECK_EQ(cstats(c).stored, stored);
+	CHECK_EQ(backend_del(c, key), 0);
+out:
+	backend_free(c);
+	free(d);
+}
+
+/* Flips a byte in the middle of an entry file. */
+static void damage(const char *path, void *ctx)
+{
+	int fd = open(path, O_RDWR);
+	struct stat st;
+	uint8_t byte;
+	if (fd >= 0 && fstat(fd, &st) == 0 && pread(fd, &byte, 1, st.st_size / 2) == 1) {
+		byte ^= 0x40;
+		*(int *)ctx += pwrite(fd, &byte, 1, st.st_size / 2) == 1;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static int damage_entries(void)
+{
+	int damaged = 0;
+	each_entry(damage, &damaged);
+	return damaged;
+}
+
+TEST(cache_damaged_entry)
+{
+	struct backend *c = cache_over(NULL, 64 << 20);
+	size_t n = 1 << 20;
+	uint8_t *d = make_data(n, 74);
+	char key[96];
+	make_key(key, sizeof(key), "data", 74, -1);
+	if (!c || !d) {
+		CHECK(c && d);
+		goto out;
+	}
+	CHECK_EQ(backend_put(c, key, d, n), 0);
+	CHECK(range_is(c, key, d, 4096, 500000));
+	CHECK_EQ(damage_entries(), 1);
+	log_set_level(LOG_ERROR); /* the warning is expected */
+	CHECK(range_is(c, key, d, 4096, 500000));
+	log_set_level(LOG_INFO);
+	CHECK_EQ(cstats(c).damaged, 1);
+	CHECK_EQ(cstats(c).stored, 2); /* read again and kept again */
+	CHECK(range_is(c, key, d, 4096, 500000));
+	CHECK_EQ(cstats(c).hits, 1);
+	CHECK_EQ(backend_del(c, key), 0);
+out:
+	backend_free(c);
+	free(d);
+}
+
+TEST(cache_survives_restart)
+{
+	struct backend *c = cache_over(NULL, 64 << 20);
+	size_t n = 2 << 20;
+	uint8_t *d = make_data(n, 75);
+	char key[96];
+	make_key(key, sizeof(key), "data", 75, -1);
+	if (!c || !d) {
+		CHECK(c && d);
+		goto out;
+	}
+	CHECK_EQ(backend_put(c, key, d, n), 0);
+	CHECK(range_is(c, key, d, 0, 300000));
+	CHECK(range_is(c, key, d, 300000, 300000));
+	/* while it is open the directory is taken */
+	int err = 0;
+	struct backend *in = backend_file_new(fault_dir, 0, &err);
+	struct backend *other = in ? backend_cache_new(in, cache_dir, 1 << 20, &err) : NULL;
+	CHECK(!other);
+	CHECK_EQ(err, -EBUSY);
+	backend_free(other ? other : in);
+	backend_free(c);
+
+	/* reopened over a destination whose every ranged read fails: the two
+	 * kept ranges are still served, a third is not */
+	c = cache_over("get_range@1+", 64 << 20);
+	if (!c) {
+		CHECK(c);
+		goto out;
+	}
+	CHECK_EQ(cstats(c).entries, 2);
+	CHECK(range_is(c, key, d, 300000, 300000));
+	CHECK(range_is(c, key, d, 0, 300000));
+	struct buf out = BUF_INIT;
+	CHECK_EQ(backend_get_range(c, key, 600000, 1000, &out), -EIO);
+	buf_release(&out);
+	backend_free(c);
+
+	/* a smaller cap drops the oldest used at start */
+	c = cache_over(NULL, 400000);
+	if (!c) {
+		CHECK(c);
+		goto out;
+	}
+	CHECK_EQ(cstats(c).entries, 1);
+	CHECK(range_is(c, key, d, 0, 300000));
+	CHECK_EQ(cstats(c).hits, 1);
+	CHECK_EQ(backend_del(c, key), 0);
+out:
+	backend_free(c);
+	free(d);
+}
+
+TEST(cache_is_local)
+{
+	struct backend *c = cache_over("", 1 << 20);
+	CHECK(c && backend_is_local(c) && backend_is_local(c->inner));
+	backend_free(c);
+}
+
 /* ---- main ---- */
 
 static void suite_on_url(const char *url)
@@ -1133,14 +1397,17 @@ static void suite_on_url(const char *url)
 }
 
 /* A file backend in a fresh directory, with the fault layer spec on top
- * (NULL: none). */
+ * (NULL: none), or the cache layer if spec is "cache". */
 static void suite_on_tmp(const char *spec)
 {
 	char *dir = test_tmpdir();
+	char *cdir = test_tmpdir();
 	int err = 0;
 	struct backend *b = dir ? backend_file_new(dir, 0, &err) : NULL;
 	if (b && spec) {
-		struct backend *f = backend_fault_new(b, spec, &err);
+		struct backend *f = !strcmp(spec, "cache")
+			? backend_cache_new(b, cdir, 64 << 20, &err)
+			: backend_fault_new(b, spec, &err);
 		if (!f)
 			backend_free(b);
 		b = f;
@@ -1157,6 +1424,8 @@ static void suite_on_tmp(const char *spec)
 	}
 	test_rmtree(dir);
 	free(dir);
+	test_rmtree(cdir);
+	free(cdir);
 }
 
 int main(int argc, char **argv)
@@ -1169,6 +1438,7 @@ int main(int argc, char **argv)
 	unsetenv("CAIRN_FAULT");
 	suite_on_tmp(NULL);
 	suite_on_tmp("");
+	suite_on_tmp("cache");
 
 	char *dir = test_tmpdir();
 	if (!dir) {
@@ -1187,6 +1457,17 @@ int main(int argc, char **argv)
 	RUN(fault_specs);
 	RUN(open_urls);
 	RUN(open_fault_env);
+
+	printf("# cache layer\n");
+	char *cdir = test_tmpdir();
+	cache_dir = cdir;
+	RUN(cache_serves_repeats);
+	RUN(cache_evicts_oldest);
+	RUN(cache_damaged_entry);
+	RUN(cache_survives_restart);
+	RUN(cache_is_local);
+	test_rmtree(cdir);
+	free(cdir);
 	test_rmtree(dir);
 	free(dir);
 	HARNESS_DONE();
