@@ -199,7 +199,7 @@ static int serve(const struct fs_mount_opts *o, int ready_fd)
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, 16);
-	e = fuse_session_loop_mt(fs.se, cfg) ? -EIO : 0;
+	e = fuse_session_loop_mt(fs.se, cfg) < 0 ? -EIO : 0; /* > 0: the signal that stopped it */
 	fuse_loop_cfg_destroy(cfg);
 	msg[0] = 0;
 out:

@@ -174,7 +174,13 @@ static int build_root(struct view *v, struct catalog *cat, const struct snapshot
 		struct root_entry *d = &r[k++];
 		snprintf(d->name, sizeof(d->name), "%.11s", r[i].name);
 		snprintf(d->target, sizeof(d->target), "%s", r[i].name);
-		d->ino = r[i].ino | VIEW_DAY_BIT;
+		/* one inode per day, whichever snapshot it points at: a kernel
+		 * that cached the alias's entry still finds it after it moves */
+		uint64_t day = 0; /* YYYYMMDD */
+		for (const char *c = r[i].name + 1; c < r[i].name + 11; c++)
+			if (*c >= '0' && *c <= '9')
+				day = day * 10 + (uint64_t)(*c - '0');
+		d->ino = day | VIEW_DAY_BIT;
 		d->kind = NODE_SYMLINK;
 		d->time_ns = r[i].time_ns;
 	}
@@ -498,15 +504,16 @@ static uint32_t chunk_at(const struct view_file *f, uint64_t off)
 }
 
 /* A sequential reader gets the chunks after the last one it read loaded in
- * the background, READ_AHEAD_BYTES' worth, each requested once. */
-static void read_ahead(struct view *v, struct view_file *f, uint32_t last)
+ * the background, up to window bytes' worth, each requested once. */
+static void read_ahead(struct view *v, struct view_file *f, uint32_t last,
+		       uint64_t window)
 {
 	uint64_t base = f->offsets[last + 1];
 	uint32_t i = atomic_load(&f->ahead);
 	if (i <= last)
 		i = last + 1;
 	uint32_t from = i;
-	for (; i < f->nchunks && f->offsets[i] - base < READ_AHEAD_BYTES; i++)
+	for (; i < f->nchunks && f->offsets[i] - base < window; i++)
 		blobcache_prefetch(v->bc, &f->ids[i]);
 	if (i > from)
 		atomic_store(&f->ahead, i);
@@ -522,7 +529,7 @@ int view_read(struct view *v, struct view_file *f, uint64_t off, size_t len,
 	int e = buf_grow(out, (size_t)(end - off));
 	if (e < 0)
 		return e;
-	int sequential = atomic_load(&f->next_off) == off;
+	int sequential = atomic_load(&f->next_off) == off; /* 0 at first */
 	uint32_t i = chunk_at(f, off), last = i;
 	for (uint64_t pos = off; pos < end; i++) {
 		struct blob_ref *b;
@@ -541,9 +548,11 @@ int view_read(struct view *v, struct view_file *f, uint64_t off, size_t len,
 		blobcache_put(v->bc, b);
 		last = i;
 	}
-	atomic_store(&f->next_off, end);
-	if (sequential || off == 0)
-		read_ahead(v, f, last);
+	/* A first read at 0 asks for one chunk more: a thumbnailer reading
+	 * the head of thousands of files must not load 16 MiB for each. */
+	uint64_t done = atomic_exchange(&f->next_off, end);
+	if (sequential)
+		read_ahead(v, f, last, done == 0 ? 1 : READ_AHEAD_BYTES);
 	return 0;
 }
 

@@ -30,7 +30,7 @@
 #define VIEW_LATEST_INO 2
 /* inode numbers of catalog nodes are their rowid plus this */
 #define VIEW_INO_BASE 16
-/* a day alias's inode is its snapshot directory's inode with this bit */
+/* a day alias's inode is its day, YYYYMMDD, with this bit (stable when it moves) */
 #define VIEW_DAY_BIT (UINT64_C(1) << 62)
 
 struct view_attr {
