@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,23 @@ struct refresher {
 	int stop;
 };
 
+/* Drops the kernel's root listing and the cached targets of the links,
+ * which may point elsewhere now. */
+static void invalidate_root(struct fs *fs)
+{
+	struct view_link *l;
+	size_t n;
+	fuse_lowlevel_notify_inval_inode(fs->se, VIEW_ROOT_INO, 0, 0);
+	if (view_root_links(fs->v, &l, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		fuse_lowlevel_notify_inval_inode(fs->se, l[i].ino, 0, 0);
+		fuse_lowlevel_notify_inval_entry(fs->se, VIEW_ROOT_INO, l[i].name,
+						 strlen(l[i].name));
+	}
+	free(l);
+}
+
 static void *refresh_main(void *arg)
 {
 	struct refresher *rf = arg;
@@ -122,12 +140,8 @@ static void *refresh_main(void *arg)
 		int e = view_refresh(rf->fs->v, &changed);
 		if (e < 0)
 			log_warn("looking for new snapshots: %s", errstr(e));
-		if (changed) {
-			/* drop the kernel's root listing and the links' targets */
-			fuse_lowlevel_notify_inval_inode(rf->fs->se, VIEW_ROOT_INO, 0, 0);
-			fuse_lowlevel_notify_inval_inode(rf->fs->se, VIEW_LATEST_INO, 0, 0);
-			fuse_lowlevel_notify_inval_entry(rf->fs->se, VIEW_ROOT_INO, "@latest", 7);
-		}
+		if (changed)
+			invalidate_root(rf->fs);
 		pthread_mutex_lock(&rf->mu);
 	}
 	pthread_mutex_unlock(&rf->mu);
@@ -139,7 +153,7 @@ static void *refresh_main(void *arg)
 static struct fuse_session *new_session(struct fs *fs, const struct fs_mount_opts *o)
 {
 	char opts[512];
-	snprintf(opts, sizeof(opts), "fsname=cairn,subtype=cairn,default_permissions%s",
+	snprintf(opts, sizeof(opts), "ro,fsname=cairn,subtype=cairn,default_permissions%s",
 		 o->allow_other ? ",allow_other" : "");
 	char *argv[] = { "cairn", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
@@ -167,6 +181,9 @@ static int serve(const struct fs_mount_opts *o, int ready_fd)
 	struct refresher rf = { .fs = &fs };
 	struct repo *r = NULL;
 	struct view_opts vo = { 0 };
+	/* Up to 16 request threads would otherwise get an arena each, and
+	 * each arena keeps what its thread freed: tens of MB for nothing. */
+	mallopt(M_ARENA_MAX, 2);
 	char msg[512];
 	int e = repo_open(&o->repo, &r), started = 0, mounted = 0;
 	if (e < 0) {
@@ -176,6 +193,11 @@ static int serve(const struct fs_mount_opts *o, int ready_fd)
 	}
 	if (!(fs.v = view_new(r, &vo, &e))) {
 		snprintf(msg, sizeof(msg), "%s: reading snapshots: %s", o->repo.url, errstr(e));
+		goto out;
+	}
+	if (!(fs.handles = handles_new(fs.v))) {
+		e = -ENOMEM;
+		snprintf(msg, sizeof(msg), "%s: out of memory", o->mountpoint);
 		goto out;
 	}
 	if (!(fs.se = new_session(&fs, o))) {
@@ -221,6 +243,7 @@ out:
 			fuse_session_unmount(fs.se);
 		fuse_session_destroy(fs.se);
 	}
+	handles_free(fs.handles);
 	view_free(fs.v);
 	log_cache_stats(r);
 	repo_close(r);

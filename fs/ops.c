@@ -2,7 +2,14 @@
  * gets exactly one reply; nothing is locked across a reply.  Snapshot
  * content never changes, so its entries and attributes are cached by the
  * kernel for a day and its files keep their page cache between opens; the
- * root changes when snapshots come and go, so its entries live a second. */
+ * root changes when snapshots come and go, so its entries live a second.
+ *
+ * Round trips are what a FUSE file system costs, so there are few: no
+ * open or opendir requests (fs/handles.c), link targets cached by the
+ * kernel, listings with attributes (readdirplus), reads of up to 1 MiB
+ * answered straight from the cached chunks.  The mount is read-only
+ * ("ro"), so the kernel refuses writes itself; the handlers below answer
+ * EROFS all the same. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -94,8 +101,21 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
-	/* No FUSE_CAP_CACHE_SYMLINKS: @latest and the day links move. */
-	conn->want &= ~(unsigned)FUSE_CAP_CACHE_SYMLINKS;
+	/* No OPEN/RELEASE and OPENDIR/RELEASEDIR round trips (fs/handles.c);
+	 * the kernel then keeps file pages and listings, as we would ask. */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+		fs->no_open = 1;
+	}
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		fs->no_opendir = 1;
+	}
+	/* Cached link targets: a path through @latest would otherwise cost a
+	 * READLINK per lookup.  The refresh thread invalidates the links
+	 * when they move. */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* max_write also sets the largest request (max_pages): reads of a
 	 * MiB instead of 128 KiB, a quarter of the round trips */
 	conn->max_write = MAX_IO;
@@ -160,59 +180,75 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	buf_release(&t);
 }
 
-/* An open directory: its whole listing, read once at opendir. */
-struct dirh {
-	struct view_dirent *ents;
-	size_t n;
-	fuse_ino_t ino, parent;
-};
+/* Directories and files are opened only where the kernel cannot do
+ * without it (fs/handles.c): with FUSE_CAP_NO_OPEN(DIR)_SUPPORT the first
+ * open answers ENOSYS and later requests carry no handle (fh 0), only the
+ * inode. */
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* The handle a request works on: its own, or one looked up for it
+ * (*owned: put it back after the reply). */
+static int request_handle(fuse_req_t req, fuse_ino_t ino, int kind,
+			  struct fuse_file_info *fi, struct handle **h, int *owned)
+{
+	*h = handle_of(fi);
+	*owned = !*h;
+	return *h ? 0 : handle_get(fs_of(req)->handles, ino, kind, h);
+}
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dirh *d = calloc(1, sizeof(*d));
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
+	struct fs *fs = fs_of(req);
+	struct handle *h;
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	int r = view_readdir(fs_of(req)->v, ino, &d->ents, &d->n);
+	int r = handle_get(fs->handles, ino, HANDLE_DIR, &h);
 	if (r < 0) {
-		free(d);
 		fuse_reply_err(req, fs_errno(r));
 		return;
 	}
-	d->ino = ino;
-	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->fh = (uint64_t)(uintptr_t)h;
 	if (ino != VIEW_ROOT_INO) {
 		/* a snapshot directory never changes: the kernel may keep it */
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: no release comes */
+		handle_put(fs->handles, h);
 }
 
 /* Offsets: 1 after ".", 2 after "..", 2 + i + 1 after entry i. */
-static void do_readdir(fuse_req_t req, size_t size, off_t off,
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
-	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-	char *buf = malloc(size ? size : 1);
-	size_t used = 0;
+	struct handles *hs = fs_of(req)->handles; /* req is gone after the reply */
+	struct handle *h;
+	int owned;
+	int r = request_handle(req, ino, HANDLE_DIR, fi, &h, &owned);
+	char *buf = r ? NULL : malloc(size ? size : 1);
+	size_t used = 0, n = 0;
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
+		goto out;
 	}
-	for (off_t i = off; i < (off_t)d->n + 2; i++) {
+	const struct view_dirent *ents = handle_dirents(h, &n);
+	for (off_t i = off; i < (off_t)n + 2; i++) {
 		struct fuse_entry_param e;
 		const char *name;
 		if (i < 2) {
 			/* "." and "..": no lookup count, so ino 0 in plus mode */
 			memset(&e, 0, sizeof(e));
 			e.attr.st_mode = S_IFDIR;
-			e.attr.st_ino = i == 0 ? d->ino : 1;
+			e.attr.st_ino = i == 0 ? ino : 1;
 			name = i == 0 ? "." : "..";
 		} else {
-			fill_entry(&e, &d->ents[i - 2].attr);
-			name = d->ents[i - 2].name;
+			fill_entry(&e, &ents[i - 2].attr);
+			name = ents[i - 2].name;
 		}
 		size_t len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name,
 							   &e, i + 1)
@@ -224,61 +260,87 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+out:
+	if (owned && !r)
+		handle_put(hs, h);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	do_readdir(req, size, off, fi, 0);
+	do_readdir(req, ino, size, off, fi, 0);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	do_readdir(req, size, off, fi, 1);
+	do_readdir(req, ino, size, off, fi, 1);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-	view_dirents_free(d->ents, d->n);
-	free(d);
+	handle_put(fs_of(req)->handles, handle_of(fi)); /* before the reply frees req */
 	fuse_reply_err(req, 0);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct view_file *f;
+	struct fs *fs = fs_of(req);
+	struct handle *h;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	int r = view_open(fs_of(req)->v, ino, &f);
+	if (fs->no_open) { /* the kernel keeps the page cache by default then */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	int r = handle_get(fs->handles, ino, HANDLE_FILE, &h);
 	if (r < 0) {
 		fuse_reply_err(req, fs_errno(r));
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1; /* snapshot files never change */
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_put(fs->handles, h);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct view_file *f = (struct view_file *)(uintptr_t)fi->fh;
-	struct buf b = BUF_INIT;
-	int r = view_read(fs_of(req)->v, f, (uint64_t)off, size, &b);
-	if (r < 0)
+	struct fs *fs = fs_of(req); /* req is gone after the reply */
+	struct handle *h;
+	struct view_span sp;
+	int owned;
+	int r = request_handle(req, ino, HANDLE_FILE, fi, &h, &owned);
+	if (!r)
+		r = view_read_span(fs->v, handle_file(h), (uint64_t)off, size, &sp);
+	if (r == -E2BIG) { /* tiny chunks: copy them together */
+		struct buf b = BUF_INIT;
+		r = view_read(fs->v, handle_file(h), (uint64_t)off, size, &b);
+		if (r < 0)
+			fuse_reply_err(req, fs_errno(r));
+		else
+			fuse_reply_buf(req, (const char *)b.data, b.len);
+		buf_release(&b);
+	} else if (r < 0) {
 		fuse_reply_err(req, fs_errno(r));
-	else
-		fuse_reply_buf(req, (const char *)b.data, b.len);
-	buf_release(&b);
+	} else {
+		/* straight from the cached chunks to the kernel, no copy */
+		if (sp.n)
+			fuse_reply_iov(req, sp.iov, sp.n);
+		else
+			fuse_reply_buf(req, NULL, 0); /* at or past the end */
+		view_span_release(fs->v, &sp);
+	}
+	if (owned && h)
+		handle_put(fs->handles, h);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	view_close(fs_of(req)->v, (struct view_file *)(uintptr_t)fi->fh);
+	handle_put(fs_of(req)->handles, handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 

@@ -25,6 +25,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TREE_GET] = "SELECT data FROM trees WHERE id = ?",
 	[ST_TREE_PUT] = "INSERT OR IGNORE INTO trees(id, data) VALUES (?, ?)",
 	[ST_BLOB_EXISTS] = "SELECT 1 FROM blobs WHERE id = ?",
+	[ST_FS_NODE] = "SELECT " NODE_COLS " FROM fs_nodes n WHERE n.ino = ?",
+	[ST_FS_LOOKUP] = "SELECT " NODE_COLS " FROM fs_dirents d JOIN fs_nodes n "
+			 "ON n.ino = d.ino WHERE d.parent = ? AND d.name = ?",
+	[ST_FS_CHILDREN] = "SELECT d.name, " NODE_COLS " FROM fs_dirents d JOIN fs_nodes n "
+			   "ON n.ino = d.ino WHERE d.parent = ? ORDER BY d.name",
 };
 
 static const char schema[] =
@@ -89,7 +94,7 @@ int cat_sqlerr(struct catalog *c, int rc, const char *what)
 void cat_lock(struct catalog *c) { pthread_mutex_lock(&c->mu); }
 void cat_unlock(struct catalog *c) { pthread_mutex_unlock(&c->mu); }
 
-static sqlite3_stmt *stmt(struct catalog *c, enum stmt_id id)
+sqlite3_stmt *cat_stmt(struct catalog *c, enum stmt_id id)
 {
 	sqlite3_stmt *s = c->st[id];
 	sqlite3_reset(s);
@@ -274,7 +279,7 @@ void catalog_read_end(struct catalog *c)
 int catalog_blob_exists(struct catalog *c, const struct oid *id)
 {
 	cat_lock(c);
-	sqlite3_stmt *s = stmt(c, ST_BLOB_EXISTS);
+	sqlite3_stmt *s = cat_stmt(c, ST_BLOB_EXISTS);
 	cat_bind_oid(s, 1, id);
 	int rc = sqlite3_step(s);
 	int r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : cat_sqlerr(c, rc, "blob exists");
@@ -286,7 +291,7 @@ int catalog_blob_exists(struct catalog *c, const struct oid *id)
 int catalog_blob_find(struct catalog *c, const struct oid *id, struct blob_loc *loc)
 {
 	cat_lock(c);
-	sqlite3_stmt *s = stmt(c, ST_BLOB_FIND);
+	sqlite3_stmt *s = cat_stmt(c, ST_BLOB_FIND);
 	cat_bind_oid(s, 1, id);
 	int rc = sqlite3_step(s), r;
 	if (rc == SQLITE_ROW) {
@@ -307,14 +312,14 @@ int catalog_blob_find(struct catalog *c, const struct oid *id, struct blob_loc *
 static int pack_row(struct catalog *c, const struct oid *pack, uint64_t size,
 		    int indexed, sqlite3_int64 *rowid)
 {
-	sqlite3_stmt *s = stmt(c, ST_PACK_ADD);
+	sqlite3_stmt *s = cat_stmt(c, ST_PACK_ADD);
 	cat_bind_oid(s, 1, pack);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int(s, 3, indexed);
 	int r = cat_step_done(c, s, "pack add");
 	if (r < 0)
 		return r;
-	s = stmt(c, ST_PACK_ID);
+	s = cat_stmt(c, ST_PACK_ID);
 	cat_bind_oid(s, 1, pack);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -329,7 +334,7 @@ static int add_blobs(struct catalog *c, sqlite3_int64 pack,
 		     const struct pack_entry *ents, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *s = stmt(c, ST_BLOB_ADD);
+		sqlite3_stmt *s = cat_stmt(c, ST_BLOB_ADD);
 		cat_bind_oid(s, 1, &ents[i].id);
 		sqlite3_bind_int(s, 2, ents[i].type);
 		sqlite3_bind_int64(s, 3, pack);
@@ -495,7 +500,7 @@ int catalog_pack_blobs(struct catalog *c, const struct oid *pack,
 int catalog_mark_indexed(struct catalog *c, const struct oid *pack)
 {
 	cat_lock(c);
-	sqlite3_stmt *s = stmt(c, ST_PACK_INDEXED);
+	sqlite3_stmt *s = cat_stmt(c, ST_PACK_INDEXED);
 	cat_bind_oid(s, 1, pack);
 	int r = cat_step_done(c, s, "mark indexed");
 	cat_unlock(c);
@@ -681,7 +686,7 @@ int catalog_snapshots(struct catalog *c,
 int catalog_tree_get(struct catalog *c, const struct oid *id, struct buf *out)
 {
 	cat_lock(c);
-	sqlite3_stmt *s = stmt(c, ST_TREE_GET);
+	sqlite3_stmt *s = cat_stmt(c, ST_TREE_GET);
 	cat_bind_oid(s, 1, id);
 	int rc = sqlite3_step(s), r;
 	buf_reset(out);
@@ -698,7 +703,7 @@ int catalog_tree_get(struct catalog *c, const struct oid *id, struct buf *out)
 int catalog_tree_put(struct catalog *c, const struct oid *id, const void *p, size_t n)
 {
 	cat_lock(c);
-	sqlite3_stmt *s = stmt(c, ST_TREE_PUT);
+	sqlite3_stmt *s = cat_stmt(c, ST_TREE_PUT);
 	cat_bind_oid(s, 1, id);
 	sqlite3_bind_blob(s, 2, p, (int)n, SQLITE_STATIC);
 	int r = cat_step_done(c, s, "tree put");

@@ -8,9 +8,6 @@
 #include "catalog_int.h"
 #include "store/tree.h"
 
-#define NODE_COLS "n.ino, n.snap, n.kind, n.mode, n.uid, n.gid, n.size, n.nlink, " \
-		  "n.rdev, n.mtime_s, n.mtime_ns, n.ctime_s, n.ctime_ns, n.loaded, n.data"
-
 static int column_node(sqlite3_stmt *s, int i, struct catalog_node *n)
 {
 	n->ino = (uint64_t)sqlite3_column_int64(s, i);
@@ -43,14 +40,11 @@ static int one_node(struct catalog *c, sqlite3_stmt *s, struct catalog_node *n)
 
 int catalog_fs_node(struct catalog *c, uint64_t ino, struct catalog_node *n)
 {
-	sqlite3_stmt *s;
 	cat_lock(c);
-	int r = cat_prep(c, "SELECT " NODE_COLS " FROM fs_nodes n WHERE n.ino = ?", &s);
-	if (!r) {
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-		r = one_node(c, s, n);
-		sqlite3_finalize(s);
-	}
+	sqlite3_stmt *s = cat_stmt(c, ST_FS_NODE);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	int r = one_node(c, s, n);
+	sqlite3_reset(s);
 	cat_unlock(c);
 	return r;
 }
@@ -58,16 +52,12 @@ int catalog_fs_node(struct catalog *c, uint64_t ino, struct catalog_node *n)
 int catalog_fs_lookup(struct catalog *c, uint64_t parent, const char *name, size_t len,
 		      struct catalog_node *n)
 {
-	sqlite3_stmt *s;
 	cat_lock(c);
-	int r = cat_prep(c, "SELECT " NODE_COLS " FROM fs_dirents d JOIN fs_nodes n "
-			 "ON n.ino = d.ino WHERE d.parent = ? AND d.name = ?", &s);
-	if (!r) {
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-		sqlite3_bind_blob(s, 2, name, (int)len, SQLITE_STATIC);
-		r = one_node(c, s, n);
-		sqlite3_finalize(s);
-	}
+	sqlite3_stmt *s = cat_stmt(c, ST_FS_LOOKUP);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	sqlite3_bind_blob(s, 2, name, (int)len, SQLITE_STATIC);
+	int r = one_node(c, s, n);
+	sqlite3_reset(s);
 	cat_unlock(c);
 	return r;
 }
@@ -77,13 +67,11 @@ int catalog_fs_children(struct catalog *c, uint64_t parent,
 				  const struct catalog_node *n),
 			void *ctx)
 {
-	sqlite3_stmt *s;
 	struct catalog_node n = { 0 };
+	int r = 0;
 	cat_lock(c);
-	int r = cat_prep(c, "SELECT d.name, " NODE_COLS " FROM fs_dirents d JOIN fs_nodes n "
-			 "ON n.ino = d.ino WHERE d.parent = ? ORDER BY d.name", &s);
-	if (!r)
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	sqlite3_stmt *s = cat_stmt(c, ST_FS_CHILDREN);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	while (!r) {
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
@@ -95,7 +83,7 @@ int catalog_fs_children(struct catalog *c, uint64_t parent,
 		/* fn runs under the lock and must not use this handle */
 		r = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &n);
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	cat_unlock(c);
 	buf_release(&n.data);
 	return r;

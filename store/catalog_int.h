@@ -18,8 +18,15 @@ enum stmt_id {
 	ST_TREE_GET,
 	ST_TREE_PUT,
 	ST_BLOB_EXISTS,
+	ST_FS_NODE,
+	ST_FS_LOOKUP,
+	ST_FS_CHILDREN,
 	ST_COUNT
 };
+
+/* The columns of a browsable node, as catalog_fs.c reads them. */
+#define NODE_COLS "n.ino, n.snap, n.kind, n.mode, n.uid, n.gid, n.size, n.nlink, " \
+		  "n.rdev, n.mtime_s, n.mtime_ns, n.ctime_s, n.ctime_ns, n.loaded, n.data"
 
 struct catalog {
 	sqlite3 *db;
@@ -39,5 +46,8 @@ int cat_prep(struct catalog *c, const char *sql, sqlite3_stmt **s);
 int cat_step_done(struct catalog *c, sqlite3_stmt *s, const char *what);
 void cat_bind_oid(sqlite3_stmt *s, int i, const struct oid *id);
 int cat_column_oid(sqlite3_stmt *s, int i, struct oid *id);
+
+/* A statement prepared once per handle, reset and unbound (lock held). */
+sqlite3_stmt *cat_stmt(struct catalog *c, enum stmt_id id);
 
 #endif

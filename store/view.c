@@ -17,7 +17,7 @@
 #include "store/blobcache.h"
 
 #define CHUNK_REF_LEN (OID_LEN + 4)
-#define CACHE_DEFAULT (64u << 20)
+#define CACHE_DEFAULT (32u << 20)
 #define PREFETCHERS_DEFAULT 2
 /* A sequential reader gets the chunks up to this far ahead loaded. */
 #define READ_AHEAD_BYTES (16u << 20)
@@ -128,6 +128,24 @@ static const struct root_entry *root_find_name(const struct view *v, const char 
 		return NULL;
 	strcpy(key.name, name);
 	return bsearch(&key, v->root, v->nroot, sizeof(key), cmp_root);
+}
+
+int view_root_links(struct view *v, struct view_link **out, size_t *n)
+{
+	pthread_rwlock_rdlock(&v->root_lock);
+	struct view_link *l = calloc(v->nroot + 1, sizeof(*l));
+	size_t k = 0;
+	for (size_t i = 0; l && i < v->nroot; i++) {
+		if (v->root[i].kind != NODE_SYMLINK)
+			continue;
+		l[k].ino = v->root[i].ino;
+		snprintf(l[k].name, sizeof(l[k].name), "%s", v->root[i].name);
+		k++;
+	}
+	pthread_rwlock_unlock(&v->root_lock);
+	*out = l;
+	*n = k;
+	return l ? 0 : -ENOMEM;
 }
 
 static const struct root_entry *root_find_ino(const struct view *v, uint64_t ino)
@@ -489,6 +507,11 @@ void view_close(struct view *v, struct view_file *f)
 	free(f);
 }
 
+size_t view_file_bytes(const struct view_file *f)
+{
+	return sizeof(*f) + f->nchunks * (sizeof(*f->ids) + sizeof(*f->offsets));
+}
+
 /* The chunk holding byte off (off < size): binary search of the starts. */
 static uint32_t chunk_at(const struct view_file *f, uint64_t off)
 {
@@ -519,40 +542,87 @@ static void read_ahead(struct view *v, struct view_file *f, uint32_t last,
 		atomic_store(&f->ahead, i);
 }
 
-int view_read(struct view *v, struct view_file *f, uint64_t off, size_t len,
-	      struct buf *out)
+/* The pieces of [off, end) in cached chunks, held; -E2BIG past the span's
+ * room (chunks smaller than a read / VIEW_SPAN_MAX). */
+static int gather(struct view *v, struct view_file *f, uint64_t off, uint64_t end,
+		  struct view_span *sp, uint32_t *last)
 {
-	buf_reset(out);
+	uint32_t i = chunk_at(f, off);
+	for (uint64_t pos = off; pos < end; i++) {
+		struct blob_ref *b;
+		if (sp->n == VIEW_SPAN_MAX)
+			return -E2BIG;
+		int e = blobcache_get(v->bc, &f->ids[i], &b);
+		if (e < 0)
+			return e == -ENOMEM ? e : -EIO;
+		sp->refs[sp->n] = b;
+		uint64_t cstart = f->offsets[i], clen = f->offsets[i + 1] - cstart;
+		if (blob_ref_len(b) != clen)
+			return -EIO;
+		uint64_t from = pos - cstart;
+		uint64_t n = (end < cstart + clen ? end : cstart + clen) - pos;
+		sp->iov[sp->n].iov_base = (void *)(blob_ref_data(b) + from);
+		sp->iov[sp->n].iov_len = (size_t)n;
+		sp->n++;
+		sp->len += (size_t)n;
+		pos += n;
+		*last = i;
+	}
+	return 0;
+}
+
+int view_read_span(struct view *v, struct view_file *f, uint64_t off, size_t len,
+		   struct view_span *sp)
+{
+	memset(sp, 0, sizeof(*sp));
 	if (off >= f->size || !len)
 		return 0;
 	uint64_t end = off + len < f->size ? off + len : f->size;
-	int e = buf_grow(out, (size_t)(end - off));
-	if (e < 0)
-		return e;
 	int sequential = atomic_load(&f->next_off) == off; /* 0 at first */
-	uint32_t i = chunk_at(f, off), last = i;
-	for (uint64_t pos = off; pos < end; i++) {
-		struct blob_ref *b;
-		if ((e = blobcache_get(v->bc, &f->ids[i], &b)) < 0)
-			return e == -ENOMEM ? e : -EIO;
-		uint64_t cstart = f->offsets[i], clen = f->offsets[i + 1] - cstart;
-		if (blob_ref_len(b) != clen) {
-			blobcache_put(v->bc, b);
-			return -EIO;
-		}
-		uint64_t from = pos - cstart;
-		uint64_t n = (end < cstart + clen ? end : cstart + clen) - pos;
-		memcpy(out->data + out->len, blob_ref_data(b) + from, n);
-		out->len += n;
-		pos += n;
-		blobcache_put(v->bc, b);
-		last = i;
+	uint32_t last = 0;
+	int e = gather(v, f, off, end, sp, &last);
+	if (e < 0) {
+		view_span_release(v, sp);
+		return e;
 	}
 	/* A first read at 0 asks for one chunk more: a thumbnailer reading
 	 * the head of thousands of files must not load 16 MiB for each. */
 	uint64_t done = atomic_exchange(&f->next_off, end);
 	if (sequential)
 		read_ahead(v, f, last, done == 0 ? 1 : READ_AHEAD_BYTES);
+	return 0;
+}
+
+void view_span_release(struct view *v, struct view_span *sp)
+{
+	for (int i = 0; i < VIEW_SPAN_MAX && sp->refs[i]; i++)
+		blobcache_put(v->bc, sp->refs[i]);
+	memset(sp, 0, sizeof(*sp));
+}
+
+int view_read(struct view *v, struct view_file *f, uint64_t off, size_t len,
+	      struct buf *out)
+{
+	buf_reset(out);
+	while (len) { /* span by span: any chunk size works */
+		struct view_span sp;
+		size_t want = len;
+		int e;
+		while ((e = view_read_span(v, f, off, want, &sp)) == -E2BIG)
+			want = want / 2 ? want / 2 : 1;
+		if (e < 0)
+			return e;
+		for (int i = 0; !e && i < sp.n; i++)
+			e = buf_append(out, sp.iov[i].iov_base, sp.iov[i].iov_len);
+		size_t got = sp.len;
+		view_span_release(v, &sp);
+		if (e < 0)
+			return e;
+		if (!got)
+			break;
+		off += got;
+		len -= got;
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "lib/buf.h"
 #include "store/repo.h"
@@ -65,6 +66,14 @@ void view_free(struct view *v);
  * thread only (it uses the repository's own codec). */
 int view_refresh(struct view *v, int *changed);
 
+struct view_link {
+	uint64_t ino;
+	char name[32];
+};
+/* The root's links (@latest and the day aliases), which a refresh that
+ * changed the snapshots may have moved; *out is malloc'd. */
+int view_root_links(struct view *v, struct view_link **out, size_t *n);
+
 int view_getattr(struct view *v, uint64_t ino, struct view_attr *a);
 int view_lookup(struct view *v, uint64_t parent, const char *name, struct view_attr *a);
 /* The whole listing of a directory, sorted by name (no "." or "..");
@@ -80,7 +89,23 @@ int view_open(struct view *v, uint64_t ino, struct view_file **f);
 /* Up to len bytes at off into out (replacing); short only at the end. */
 int view_read(struct view *v, struct view_file *f, uint64_t off, size_t len,
 	      struct buf *out);
+
+/* The same bytes without a copy: pieces of cached chunks, held until
+ * view_span_release.  -E2BIG if they take more than VIEW_SPAN_MAX pieces
+ * (chunks far smaller than the read: use view_read). */
+#define VIEW_SPAN_MAX 16
+struct view_span {
+	struct iovec iov[VIEW_SPAN_MAX];
+	struct blob_ref *refs[VIEW_SPAN_MAX];
+	int n;
+	size_t len;
+};
+int view_read_span(struct view *v, struct view_file *f, uint64_t off, size_t len,
+		   struct view_span *sp);
+void view_span_release(struct view *v, struct view_span *sp);
 void view_close(struct view *v, struct view_file *f);
+/* Memory a file's chunk map takes. */
+size_t view_file_bytes(const struct view_file *f);
 
 struct view_statfs {
 	uint64_t bytes;         /* what the repository stores (packs) */
