@@ -72,13 +72,35 @@ static void show(void *ctx, double elapsed, char *line, size_t n)
 		 p->scan_done ? "" : "+", done, total, p->scan_done ? "" : "+", rate, eta);
 }
 
-static void print_summary(const struct cli *c, const struct backup_result *res, int rc)
+/* The new snapshot's folder name among all (snapshot_folder_names: "-2"
+ * if an earlier one was made in the same second); its plain
+ * snapshot_dirname if the list cannot be read. */
+static void folder_name(struct repo *r, const struct snapshot *s, char *out)
+{
+	struct snapshot *v;
+	size_t n;
+	snapshot_dirname(s->time_ns, out, SNAPSHOT_NAME_MAX);
+	if (repo_snapshots(r, &v, &n) < 0)
+		return;
+	char (*names)[SNAPSHOT_NAME_MAX] = malloc((n ? n : 1) * sizeof(*names));
+	if (names && snapshot_folder_names(v, n, names) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (oid_eq(&v[i].id, &s->id))
+				snprintf(out, SNAPSHOT_NAME_MAX, "%s", names[i]);
+	free(names);
+	repo_snapshots_free(v, n);
+}
+
+static void print_summary(const struct cli *c, struct repo *r,
+			  const struct backup_result *res, int rc)
 {
 	const struct snapshot *s = &res->snap;
 	const struct snapshot_stats *st = &s->stats;
-	char id[OID_HEX_LEN + 1], name[32], added[16], stored[16], total[16];
+	char id[OID_HEX_LEN + 1], name[SNAPSHOT_NAME_MAX], added[16], stored[16], total[16];
+	if (c->quiet && !c->json)
+		return;
 	oid_hex(id, &s->id);
-	snapshot_dirname(s->time_ns, name, sizeof(name));
+	folder_name(r, s, name);
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "snapshot_id", json_string(id));
@@ -103,8 +125,6 @@ static void print_summary(const struct cli *c, const struct backup_result *res, 
 		json_decref(o);
 		return;
 	}
-	if (c->quiet)
-		return;
 	fmt_bytes(st->bytes_added, added, sizeof(added));
 	fmt_bytes(st->bytes_stored, stored, sizeof(stored));
 	fmt_bytes(st->bytes_total, total, sizeof(total));
@@ -155,7 +175,7 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	rc = e == BACKUP_PARTIAL ? EXIT_PARTIAL : EXIT_OK;
-	print_summary(c, &res, rc);
+	print_summary(c, r, &res, rc);
 	backup_result_release(&res);
 	repo_close(r);
 	return rc;

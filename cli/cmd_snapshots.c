@@ -1,4 +1,5 @@
 /* cairn snapshots: list the snapshots, oldest first. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,11 @@ static const char usage[] =
 	"Lists snapshots oldest first: id, folder name in the mount, time, host,\n"
 	"tags and sources.\n";
 
-static json_t *snapshot_json(const struct snapshot *s)
+static json_t *snapshot_json(const struct snapshot *s, const char *name)
 {
-	char id[OID_HEX_LEN + 1], tree[OID_HEX_LEN + 1], name[32], t[64];
+	char id[OID_HEX_LEN + 1], tree[OID_HEX_LEN + 1], t[64];
 	oid_hex(id, &s->id);
 	oid_hex(tree, &s->tree);
-	snapshot_dirname(s->time_ns, name, sizeof(name));
 	time_format_rfc3339(s->time_ns, t, sizeof(t));
 	json_t *tags = json_array(), *srcs = json_array();
 	for (size_t i = 0; i < s->ntags; i++)
@@ -58,14 +58,13 @@ static json_t *snapshot_json(const struct snapshot *s)
 	return o;
 }
 
-static void print_row(const struct snapshot *s)
+static void print_row(const struct snapshot *s, const char *name)
 {
-	char name[32], t[32], tags[256] = "", srcs[512] = "";
+	char t[32], tags[256] = "", srcs[512] = "";
 	char id[OID_HEX_LEN + 1];
 	time_t sec = (time_t)(s->time_ns / 1000000000);
 	struct tm tm;
 	oid_hex(id, &s->id);
-	snapshot_dirname(s->time_ns, name, sizeof(name));
 	localtime_r(&sec, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tm);
 	for (size_t i = 0; i < s->ntags; i++)
@@ -74,7 +73,7 @@ static void print_row(const struct snapshot *s)
 	for (size_t i = 0; i < s->nsources; i++)
 		snprintf(srcs + strlen(srcs), sizeof(srcs) - strlen(srcs), "%s%s",
 			 i ? ", " : "", s->sources[i].name);
-	printf("%.8s  %-19s  %s  %-12s  %-10s  %s\n", id, name, t, s->host,
+	printf("%.8s  %-20s  %s  %-12s  %-10s  %s\n", id, name, t, s->host,
 	       *tags ? tags : "-", srcs);
 }
 
@@ -92,28 +91,38 @@ int cmd_snapshots(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = cli_open_repo(c, 0, &r)))
 		return rc;
+	/* the mount's folder names: "-2", "-3"... for the same second */
+	char (*names)[SNAPSHOT_NAME_MAX] = NULL;
 	int e = repo_snapshots(r, &v, &n);
+	if (e == 0) {
+		names = malloc((n ? n : 1) * sizeof(*names));
+		e = names ? snapshot_folder_names(v, n, names) : -ENOMEM;
+		if (e < 0)
+			repo_snapshots_free(v, n);
+	}
 	if (e < 0) {
 		log_error("%s: listing snapshots: %s", r->url, errstr(e));
+		free(names);
 		repo_close(r);
 		return EXIT_ERROR;
 	}
 	if (c->json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, snapshot_json(&v[i]));
+			json_array_append_new(arr, snapshot_json(&v[i], names[i]));
 		char *txt = json_dumps(arr, JSON_COMPACT);
 		if (txt)
 			puts(txt);
 		free(txt);
 		json_decref(arr);
 	} else {
-		printf("%-8s  %-19s  %-19s  %-12s  %-10s  %s\n", "ID", "Folder", "Time", "Host",
+		printf("%-8s  %-20s  %-19s  %-12s  %-10s  %s\n", "ID", "Folder", "Time", "Host",
 		       "Tags", "Sources");
 		for (size_t i = 0; i < n; i++)
-			print_row(&v[i]);
+			print_row(&v[i], names[i]);
 		printf("%zu snapshot%s\n", n, n == 1 ? "" : "s");
 	}
+	free(names);
 	repo_snapshots_free(v, n);
 	repo_close(r);
 	return EXIT_OK;

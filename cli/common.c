@@ -273,7 +273,7 @@ int cli_snapshot_arg(struct repo *r, const char *spec, struct snapshot *snap, ch
 	}
 	if (e == -EINVAL) {
 		log_error("%s: a snapshot is 'latest', an id prefix of at least 4 hex digits, "
-			  "or @YYYY-MM-DD[-HHMMSS]", name);
+			  "or @YYYY-MM-DD[-HHMMSS[-N]]", name);
 		return EXIT_USAGE;
 	}
 	if (e < 0) {

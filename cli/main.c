@@ -35,7 +35,9 @@ static const char usage[] =
 	"\n"
 	"The repository comes from -r/--repo or CAIRN_REPO; the password from\n"
 	"CAIRN_PASSWORD, CAIRN_PASSWORD_FILE, --password-file or a prompt.\n"
-	"SNAPSHOT is 'latest', an id prefix, or @YYYY-MM-DD[-HHMMSS].\n";
+	"SNAPSHOT is 'latest', an id prefix, or a folder name as the mount shows\n"
+	"it: @YYYY-MM-DD-HHMMSS[-N] (-2, -3... for later snapshots of the same\n"
+	"second) or @YYYY-MM-DD (the newest of that day).\n";
 
 static int cmd_version(struct cli *c, int argc, char **argv)
 {

@@ -669,42 +669,71 @@ void repo_snapshots_free(struct snapshot *s, size_t n)
 	free(s);
 }
 
-static int match_spec(const struct snapshot *s, const char *spec, size_t hexlen)
+enum { SPEC_OTHER, SPEC_DAY, SPEC_FOLDER };
+
+/* SPEC_DAY for "@YYYY-MM-DD", SPEC_FOLDER for "@YYYY-MM-DD-HHMMSS" and
+ * "@YYYY-MM-DD-HHMMSS-N"; whether such a snapshot exists is another matter. */
+static int folder_spec(const char *spec)
 {
-	char name[32], hex[OID_HEX_LEN + 1];
-	if (spec[0] == '@') {
-		snapshot_dirname(s->time_ns, name, sizeof(name));
-		return strlen(spec) == 11 ? !strncmp(name, spec, 11) : !strcmp(name, spec);
-	}
-	oid_hex(hex, &s->id);
-	return !strncasecmp(hex, spec, hexlen);
+	size_t len = strlen(spec);
+	if (spec[0] != '@')
+		return SPEC_OTHER;
+	if (len == 11)
+		return SPEC_DAY;
+	if (len == 18)
+		return SPEC_FOLDER;
+	if (len < 20 || len >= SNAPSHOT_NAME_MAX || spec[18] != '-')
+		return SPEC_OTHER;
+	for (const char *p = spec + 19; *p; p++)
+		if (*p < '0' || *p > '9')
+			return SPEC_OTHER;
+	return SPEC_FOLDER;
 }
 
 int repo_find_snapshot(struct repo *r, const char *spec, struct snapshot *out)
 {
 	struct snapshot *v;
+	char (*names)[SNAPSHOT_NAME_MAX] = NULL;
 	size_t n, hexlen = hex_span(spec);
 	int by_id = hexlen >= 4 && !spec[hexlen] && hexlen <= OID_HEX_LEN;
-	if (strcmp(spec, "latest") && !by_id && !(spec[0] == '@' &&
-	    (strlen(spec) == 11 || strlen(spec) == 18)))
+	int latest = !strcmp(spec, "latest"), folder = folder_spec(spec);
+	if (!latest && !by_id && folder == SPEC_OTHER)
 		return -EINVAL;
 	int e = repo_snapshots(r, &v, &n);
 	if (e < 0)
 		return e;
+	/* by folder name: the names the mount shows */
+	if (folder != SPEC_OTHER) {
+		names = malloc((n ? n : 1) * sizeof(*names));
+		e = names ? snapshot_folder_names(v, n, names) : -ENOMEM;
+	}
 	ssize_t found = -1;
 	int matches = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(spec, "latest") || match_spec(&v[i], spec, hexlen)) {
+	for (size_t i = 0; i < n && e == 0; i++) {
+		char hex[OID_HEX_LEN + 1];
+		int match;
+		if (latest) {
+			match = 1;
+		} else if (folder == SPEC_DAY) {
+			match = !strncmp(names[i], spec, 11);
+		} else if (folder == SPEC_FOLDER) {
+			match = !strcmp(names[i], spec);
+		} else {
+			oid_hex(hex, &v[i].id);
+			match = !strncasecmp(hex, spec, hexlen);
+		}
+		if (match) {
 			found = (ssize_t)i; /* time order: the last match is the newest */
 			matches++;
 		}
 	}
-	if (found < 0)
+	if (e == 0 && found < 0)
 		e = -ENOENT;
-	else if (by_id && matches > 1)
+	else if (e == 0 && by_id && matches > 1)
 		e = -ENOTUNIQ;
-	else
+	else if (e == 0)
 		e = snapshot_copy(out, &v[found]);
+	free(names);
 	repo_snapshots_free(v, n);
 	return e;
 }

@@ -105,6 +105,51 @@ void snapshot_dirname(int64_t time_ns, char *out, size_t n)
 	strftime(out, n, "@%Y-%m-%d-%H%M%S", &tm);
 }
 
+struct named {
+	const char *name;
+	size_t i;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int snapshot_folder_names(const struct snapshot *s, size_t n,
+			  char (*names)[SNAPSHOT_NAME_MAX])
+{
+	int dups = 0;
+	for (size_t i = 0; i < n; i++) {
+		snapshot_dirname(s[i].time_ns, names[i], SNAPSHOT_NAME_MAX);
+		if (i && strcmp(names[i - 1], names[i]) >= 0)
+			dups = 1; /* same second, or local time went back */
+	}
+	if (!dups)
+		return 0;
+	/* Group equal names, each group in time order: the k-th gets "-k". */
+	struct named *v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct named){ names[i], i };
+	qsort(v, n, sizeof(*v), cmp_named);
+	size_t first = 0;
+	for (size_t j = 1; j < n; j++) {
+		/* the group's first keeps its name, so it stays comparable */
+		if (strcmp(v[first].name, v[j].name)) {
+			first = j;
+			continue;
+		}
+		char *name = names[v[j].i];
+		size_t len = strlen(name);
+		snprintf(name + len, SNAPSHOT_NAME_MAX - len, "-%zu", j - first + 1);
+	}
+	free(v);
+	return 0;
+}
+
 void snapshot_short_id(const struct snapshot *s, char *out)
 {
 	hex_encode(out, s->id.b, 4);

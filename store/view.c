@@ -161,23 +161,18 @@ static int build_root(struct view *v, struct catalog *cat, const struct snapshot
 		      size_t n, struct root_entry **out, size_t *nout)
 {
 	struct root_entry *r = calloc(2 * n + 1, sizeof(*r));
+	/* "@…-HHMMSS", and "-2", "-3"... for later ones of the same second */
+	char (*names)[SNAPSHOT_NAME_MAX] = calloc(n ? n : 1, sizeof(*names));
 	size_t k = 0;
-	int e = 0;
-	if (!r)
-		return -ENOMEM;
+	int e = r && names ? snapshot_folder_names(s, n, names) : -ENOMEM;
+	if (e < 0) {
+		free(r);
+		free(names);
+		return e;
+	}
 	for (size_t i = 0; i < n && !e; i++) {
-		char base[32];
 		uint64_t rowid;
-		snapshot_dirname(s[i].time_ns, base, sizeof(base));
-		/* same second as earlier snapshots: "-2", "-3"... */
-		int dup = 1;
-		for (size_t j = 0; j < k; j++)
-			if (r[j].kind == NODE_DIR && !strncmp(r[j].name, base, strlen(base)))
-				dup++;
-		if (dup > 1)
-			snprintf(r[k].name, sizeof(r[k].name), "%s-%d", base, dup);
-		else
-			snprintf(r[k].name, sizeof(r[k].name), "%s", base);
+		snprintf(r[k].name, sizeof(r[k].name), "%s", names[i]);
 		e = catalog_fs_snapshot_root(cat, &s[i].id, &s[i].tree, s[i].time_ns, &rowid);
 		r[k].ino = ino_of(rowid);
 		r[k].kind = NODE_DIR;
@@ -210,6 +205,7 @@ static int build_root(struct view *v, struct catalog *cat, const struct snapshot
 		l->kind = NODE_SYMLINK;
 		l->time_ns = r[ndirs - 1].time_ns;
 	}
+	free(names);
 	if (e < 0) {
 		free(r);
 		return e;

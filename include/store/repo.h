@@ -126,8 +126,11 @@ int repo_load_tree(struct repo *r, struct codec *c, const struct oid *id,
 int repo_snapshots(struct repo *r, struct snapshot **out, size_t *n);
 void repo_snapshots_free(struct snapshot *s, size_t n);
 /* Resolves "latest", an id prefix (>= 4 hex digits), "@YYYY-MM-DD" (newest
- * that day) or "@YYYY-MM-DD-HHMMSS".  -ENOENT if none, -ENOTUNIQ if an id
- * prefix is ambiguous, -EINVAL if spec is none of these forms. */
+ * that day) or a folder name as the mount shows it (snapshot_folder_names):
+ * "@YYYY-MM-DD-HHMMSS" is the first snapshot of that second,
+ * "@YYYY-MM-DD-HHMMSS-N" (N >= 2) the N-th.  -ENOENT if none (also for
+ * "-1" or a leading zero: no folder is named so), -ENOTUNIQ if an id prefix
+ * is ambiguous, -EINVAL if spec is none of these forms. */
 int repo_find_snapshot(struct repo *r, const char *spec, struct snapshot *out);
 /* Seals and stores a snapshot; sets s->id and records it in the catalog. */
 int repo_save_snapshot(struct repo *r, struct snapshot *s);

@@ -56,6 +56,22 @@ int snapshot_copy(struct snapshot *dst, const struct snapshot *src);
 
 /* "@YYYY-MM-DD-HHMMSS" in local time (out >= 24 bytes). */
 void snapshot_dirname(int64_t time_ns, char *out, size_t n);
+
+/* Room for a folder name from snapshot_folder_names ("-N" included, for
+ * any N below 10^12). */
+#define SNAPSHOT_NAME_MAX 32
+
+/* The folder names of snapshots s[0..n), given in time order (as
+ * repo_snapshots returns them); names[i] is s[i]'s.  This is the one rule
+ * the mount and the command line share: a snapshot is named by its
+ * snapshot_dirname, except that the k-th snapshot (k >= 2, in time order)
+ * with the same snapshot_dirname gets "-k" appended: "@…-HHMMSS",
+ * "@…-HHMMSS-2", "@…-HHMMSS-3", ...  (Two snapshots share a dirname when
+ * made in the same second, or when local time repeats as clocks go back.)
+ * The names are distinct.  0 or -ENOMEM (names is then undefined). */
+int snapshot_folder_names(const struct snapshot *s, size_t n,
+			  char (*names)[SNAPSHOT_NAME_MAX]);
+
 /* The first 8 hex digits of the id (out >= 9 bytes). */
 void snapshot_short_id(const struct snapshot *s, char *out);
 /* RFC 3339 local time with nanoseconds and offset (out >= 40 bytes). */

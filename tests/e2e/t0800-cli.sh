@@ -105,7 +105,8 @@ test_expect "snapshots --json is a JSON array with one object per snapshot" '
 	json_like out
 	test "$(grep -o "\"short_id\":\"[0-9a-f]\{8\}\"" out | wc -l)" = 2
 	test "$(grep -o "\"id\":\"[0-9a-f]\{64\}\"" out | wc -l)" = 2
-	test "$(grep -o "\"name\":\"@[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]-[0-9]\{6\}\"" out | wc -l)" = 2
+	# back to back, the two may share a second: the second is then "-2"
+	test "$(grep -o "\"name\":\"@[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]-[0-9]\{6\}\(-2\)\?\"" out | wc -l)" = 2
 	grep -q "\"sources\":\[{\"name\":\"src\"" out
 	grep -q "\"tags\":\[\"again\"\]" out
 	grep -q "\"stats\":{\"files_new\":[0-9]*" out
@@ -213,5 +214,79 @@ if command -v script >/dev/null; then
 		grep -q "$(printf "\r")" tty.out
 	'
 fi
+
+# same_second: in a new repository ./same, backs up a tiny tree twice back
+# to back (a file "first", then a file "second") until both snapshots fall
+# in the same second (at most 20 tries); leaves their names, as
+# `cairn snapshots --json` gives them, in ./names.
+same_second() {
+	local i
+	export CAIRN_REPO=file://$WORK/same
+	expect_rc 0 cairn init
+	for i in $(seq 20); do
+		rm -rf tiny
+		mkdir tiny
+		echo "$i" >tiny/first
+		expect_rc 0 cairn backup -q tiny
+		mv tiny/first tiny/second
+		expect_rc 0 cairn backup -q tiny
+		cairn snapshots --json | grep -o "\"name\":\"@[^\"]*\"" | cut -d\" -f4 |
+			tail -n 2 >names
+		cat names
+		if [[ $(sed -n 2p names) == "$(sed -n 1p names)-2" ]]; then
+			return 0
+		fi
+	done
+	echo "no two backups in the same second after 20 tries"
+	return 1
+}
+
+test_expect "snapshots of the same second are named as in the mount: -2 for the second" '
+	same_second
+	first=$(sed -n 1p names)
+	second=$(sed -n 2p names)
+	[[ $first =~ ^@[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}$ ]]
+	test "$second" = "$first-2"
+	expect_rc 0 cairn snapshots
+	cat out
+	test "$(grep -c "^[0-9a-f]\{8\}  $second  " out)" = 1
+	test "$(grep -c "^[0-9a-f]\{8\}  $first  " out)" = 1
+	# the name with no suffix is the first of that second, -2 the second
+	expect_rc 0 cairn ls "$second"
+	cat out
+	grep -qx /tiny/second out
+	not grep -q /tiny/first out
+	expect_rc 0 cairn ls "$first"
+	grep -qx /tiny/first out
+	not grep -q /tiny/second out
+	# the day is still the newest of that day
+	expect_rc 0 cairn ls "${first:0:11}"
+	grep -qx /tiny/second out
+	# a -N that no folder has is not found; a malformed one is a usage error
+	expect_rc 1 cairn ls "$first-3"
+	grep -q "snapshot $first-3 not found" err
+	expect_rc 1 cairn ls "$first-1"
+	expect_rc 2 cairn ls "$first-x"
+	grep -q "@YYYY-MM-DD\[-HHMMSS\[-N\]\]" err
+'
+
+test_expect "backup names the snapshot it made by its folder name, -2 included" '
+	export CAIRN_REPO=file://$WORK/same
+	second=$(sed -n 2p names)
+	expect_rc 0 cairn snapshots --json
+	grep -q "\"name\":\"$second\"" out
+	# backups back to back until one falls in the same second as the one
+	# before: its summary must say -2 as well
+	for i in $(seq 20); do
+		echo "$i" >tiny/third
+		expect_rc 0 cairn --json backup tiny
+		made=$(grep -o "\"name\":\"@[^\"]*\"" out | cut -d\" -f4)
+		last=$(cairn snapshots --json | grep -o "\"name\":\"@[^\"]*\"" | cut -d\" -f4 | tail -n 1)
+		echo "backup said $made, snapshots says $last"
+		test "$made" = "$last"
+		[[ $made == *-[0-9]*-[0-9] ]] && break
+	done
+	[[ $made =~ ^@[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}-[0-9]+$ ]]
+'
 
 test_done

@@ -333,6 +333,73 @@ TEST(dirname_format)
 	CHECK_EQ(strlen(d), 18);
 }
 
+/* Folder names of snapshots at these times (time order), in names. */
+static int folder_names(const int64_t *t, size_t n, char (*names)[SNAPSHOT_NAME_MAX])
+{
+	struct snapshot s[16];
+	memset(s, 0, sizeof(s));
+	for (size_t i = 0; i < n; i++)
+		s[i].time_ns = t[i];
+	memset(names, 'x', n * sizeof(*names));
+	return snapshot_folder_names(s, n, names);
+}
+
+TEST(folder_names_suffix)
+{
+	char names[16][SNAPSHOT_NAME_MAX];
+	const int64_t sec = 1718712000LL * 1000000000; /* 2024-06-18 12:00:00 UTC */
+	set_tz("UTC0");
+	CHECK_EQ(folder_names(NULL, 0, names), 0);
+
+	/* distinct seconds: the plain snapshot_dirname */
+	int64_t apart[] = { sec, sec + 1000000000, sec + 86400000000000LL };
+	CHECK_EQ(folder_names(apart, 3, names), 0);
+	CHECK_STR(names[0], "@2024-06-18-120000");
+	CHECK_STR(names[1], "@2024-06-18-120001");
+	CHECK_STR(names[2], "@2024-06-19-120000");
+
+	/* the same second: the first keeps the name, later ones get -2, -3 */
+	int64_t same[] = { sec, sec + 1, sec + 500000000, sec + 999999999,
+			   sec + 1000000000, sec + 1200000000 };
+	CHECK_EQ(folder_names(same, 6, names), 0);
+	CHECK_STR(names[0], "@2024-06-18-120000");
+	CHECK_STR(names[1], "@2024-06-18-120000-2");
+	CHECK_STR(names[2], "@2024-06-18-120000-3");
+	CHECK_STR(names[3], "@2024-06-18-120000-4");
+	CHECK_STR(names[4], "@2024-06-18-120001");
+	CHECK_STR(names[5], "@2024-06-18-120001-2");
+
+	/* many in one second: -10 and beyond, all distinct */
+	int64_t many[12];
+	for (int i = 0; i < 12; i++)
+		many[i] = sec + i * 1000;
+	CHECK_EQ(folder_names(many, 12, names), 0);
+	CHECK_STR(names[0], "@2024-06-18-120000");
+	CHECK_STR(names[9], "@2024-06-18-120000-10");
+	CHECK_STR(names[11], "@2024-06-18-120000-12");
+	for (int i = 0; i < 12; i++)
+		for (int j = i + 1; j < 12; j++)
+			CHECK(strcmp(names[i], names[j]) != 0);
+
+	/* clocks going back repeat a local time an hour later: not the same
+	 * second, but the same name, so the later one is -2 as well */
+	set_tz("EST5EDT,M3.2.0,M11.1.0");
+	int64_t fold[] = {
+		1730611800LL * 1000000000, /* 2024-11-03 01:30:00 EDT */
+		1730612700LL * 1000000000, /* 01:45:00 EDT */
+		1730615400LL * 1000000000, /* 01:30:00 EST */
+		1730616300LL * 1000000000, /* 01:45:00 EST */
+		1730616300LL * 1000000000 + 7,
+	};
+	CHECK_EQ(folder_names(fold, 5, names), 0);
+	CHECK_STR(names[0], "@2024-11-03-013000");
+	CHECK_STR(names[1], "@2024-11-03-014500");
+	CHECK_STR(names[2], "@2024-11-03-013000-2");
+	CHECK_STR(names[3], "@2024-11-03-014500-2");
+	CHECK_STR(names[4], "@2024-11-03-014500-3");
+	set_tz("UTC0");
+}
+
 /* ================= config ================= */
 
 static void make_config(struct repo_config *c, int encrypted)
@@ -798,6 +865,7 @@ int main(void)
 	RUN(time_parse);
 	RUN(time_format_round_trip);
 	RUN(dirname_format);
+	RUN(folder_names_suffix);
 	RUN(config_round_trip);
 	RUN(config_rejects);
 	RUN(compression_names);
