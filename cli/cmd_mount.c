@@ -20,7 +20,8 @@ static const char mount_usage[] =
 	"\n"
 	"--cache-size caps the on-disk cache of chunks read from the destination\n"
 	"(default 1G; 0 turns it off).  A local destination (file://) is read\n"
-	"directly unless --cache-size is given.  The daemon itself stays under 100 MB of memory.\n";
+	"directly unless --cache-size is given.  The daemon itself stays under\n"
+	"100 MB of memory.\n";
 
 static const char umount_usage[] = "usage: cairn umount MOUNTPOINT\n";
 
