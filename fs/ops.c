@@ -111,6 +111,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 		fs->no_opendir = 1;
 	}
+	/* Snapshot files never change: no attribute check before each read. */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	/* Cached link targets: a path through @latest would otherwise cost a
 	 * READLINK per lookup.  The refresh thread invalidates the links
 	 * when they move. */
@@ -230,7 +232,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct handle *h;
 	int owned;
 	int r = request_handle(req, ino, HANDLE_DIR, fi, &h, &owned);
-	char *buf = r ? NULL : malloc(size ? size : 1);
+	/* the kernel asks for a page at a time: no allocation for that */
+	char stackbuf[4096];
+	char *buf = r ? NULL : size <= sizeof(stackbuf) ? stackbuf : malloc(size);
 	size_t used = 0, n = 0;
 	if (!buf) {
 		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
@@ -259,7 +263,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += len;
 	}
 	fuse_reply_buf(req, buf, used);
-	free(buf);
+	if (buf != stackbuf)
+		free(buf);
 out:
 	if (owned && !r)
 		handle_put(hs, h);
