@@ -157,7 +157,9 @@ static struct fuse_session *new_session(struct fs *fs, const struct fs_mount_opt
 		 o->allow_other ? ",allow_other" : "");
 	char *argv[] = { "cairn", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
-	return fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	struct fuse_session *se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	fuse_opt_free_args(&args); /* libfuse may have copied them */
+	return se;
 }
 
 /* One line in the log at unmount: how well the read cache did. */

@@ -479,7 +479,8 @@ static int scan(struct cache_backend *c)
 		v[n++] = ent;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), by_mtime);
+	if (n) /* v is NULL for an empty directory */
+		qsort(v, n, sizeof(*v), by_mtime);
 	for (size_t i = 0; i < n; i++) {
 		if (!e)
 			e = add_entry(c, v[i]->name, v[i]->size, NULL);
