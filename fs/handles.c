@@ -25,7 +25,8 @@
 struct handle {
 	uint64_t ino;
 	int kind;                 /* HANDLE_FILE or HANDLE_DIR */
-	int refs;
+	int refs;                 /* under the lock */
+	int kept;                 /* in the table (set before it is shared) */
 	size_t bytes;             /* memory it holds, roughly */
 	struct view_file *file;
 	struct view_dirent *ents;
@@ -110,7 +111,6 @@ int handle_get(struct handles *h, uint64_t ino, int kind, struct handle **out)
 			return -ENOMEM;
 		e->ino = ino;
 		e->kind = kind;
-		e->refs = -1;
 		int r = load(h, e);
 		if (r < 0) {
 			free(e);
@@ -142,6 +142,7 @@ int handle_get(struct handles *h, uint64_t ino, int kind, struct handle **out)
 	e->ino = ino;
 	e->kind = kind;
 	e->refs = 1;
+	e->kept = 1;
 	int r = load(h, e);
 	if (r < 0) {
 		release(h, e);
@@ -172,7 +173,7 @@ void handle_put(struct handles *h, struct handle *e)
 {
 	if (!e)
 		return;
-	if (e->refs < 0) { /* the root's listing */
+	if (!e->kept) { /* the root's listing */
 		release(h, e);
 		return;
 	}
