@@ -103,69 +103,68 @@ static int load(struct handles *h, struct handle *e)
 	return r;
 }
 
-int handle_get(struct handles *h, uint64_t ino, int kind, struct handle **out)
+/* The kept handle for (ino, kind), held, or NULL (lock held). */
+static struct handle *find_and_hold(struct handles *h, size_t slot, uint64_t ino, int kind)
 {
-	struct handle *e;
-	if (kind == HANDLE_DIR && ino == VIEW_ROOT_INO) { /* never kept */
-		if (!(e = calloc(1, sizeof(*e))))
-			return -ENOMEM;
-		e->ino = ino;
-		e->kind = kind;
-		int r = load(h, e);
-		if (r < 0) {
-			free(e);
-			return r;
+	for (struct handle *e = h->bucket[slot]; e; e = e->hnext) {
+		if (e->ino != ino || e->kind != kind)
+			continue;
+		if (e->refs++ == 0) { /* off the LRU while held */
+			lru_unlink(h, e);
+			h->count--;
+			h->bytes -= e->bytes;
 		}
-		*out = e;
-		return 0;
+		return e;
 	}
-	size_t s = slot_of(ino, kind);
-	pthread_mutex_lock(&h->mu);
-	for (e = h->bucket[s]; e; e = e->hnext) {
-		if (e->ino == ino && e->kind == kind) {
-			if (e->refs++ == 0) {
-				lru_unlink(h, e);
-				h->count--;
-				h->bytes -= e->bytes;
-			}
-			pthread_mutex_unlock(&h->mu);
-			*out = e;
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
 
-	/* Load without the lock; if another thread loaded the same inode
-	 * meanwhile, keep theirs. */
-	if (!(e = calloc(1, sizeof(*e))))
+/* A new handle, loaded (no lock held). */
+static int make(struct handles *h, uint64_t ino, int kind, int kept, struct handle **out)
+{
+	struct handle *e = calloc(1, sizeof(*e));
+	if (!e)
 		return -ENOMEM;
 	e->ino = ino;
 	e->kind = kind;
 	e->refs = 1;
-	e->kept = 1;
+	e->kept = kept;
 	int r = load(h, e);
 	if (r < 0) {
 		release(h, e);
 		return r;
 	}
-	pthread_mutex_lock(&h->mu);
-	for (struct handle *o = h->bucket[s]; o; o = o->hnext) {
-		if (o->ino == ino && o->kind == kind) {
-			if (o->refs++ == 0) {
-				lru_unlink(h, o);
-				h->count--;
-				h->bytes -= o->bytes;
-			}
-			pthread_mutex_unlock(&h->mu);
-			release(h, e);
-			*out = o;
-			return 0;
-		}
-	}
-	e->hnext = h->bucket[s];
-	h->bucket[s] = e;
-	pthread_mutex_unlock(&h->mu);
 	*out = e;
+	return 0;
+}
+
+int handle_get(struct handles *h, uint64_t ino, int kind, struct handle **out)
+{
+	if (kind == HANDLE_DIR && ino == VIEW_ROOT_INO) /* never kept */
+		return make(h, ino, kind, 0, out);
+	size_t s = slot_of(ino, kind);
+	pthread_mutex_lock(&h->mu);
+	struct handle *e = find_and_hold(h, s, ino, kind);
+	pthread_mutex_unlock(&h->mu);
+	if (e) {
+		*out = e;
+		return 0;
+	}
+	/* Load without the lock; if another thread loaded the same inode
+	 * meanwhile, keep theirs. */
+	int r = make(h, ino, kind, 1, &e);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&h->mu);
+	struct handle *o = find_and_hold(h, s, ino, kind);
+	if (!o) {
+		e->hnext = h->bucket[s];
+		h->bucket[s] = e;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (o)
+		release(h, e);
+	*out = o ? o : e;
 	return 0;
 }
 

@@ -90,14 +90,15 @@ test_cleanup_() {
 		echo "not ok - $(basename "$0") stopped before test_done (status $st)"
 		st=1
 	fi
+	# Never leave a mount a test made behind, even with KEEP: a stale FUSE
+	# mount hangs whatever walks the work dir next.
+	local m
+	while read -r _ m _; do
+		[[ $m == "$WORK"/* ]] && { fusermount3 -uz "$m" || umount -l "$m"; } 2>/dev/null
+	done </proc/mounts
 	if [[ -n ${KEEP:-} && ${KEEP:-} != 0 ]]; then
 		echo "# kept $WORK"
 	else
-		# Never descend into a mount a test left behind (cairn mount).
-		local m
-		while read -r _ m _; do
-			[[ $m == "$WORK"/* ]] && { fusermount3 -uz "$m" || umount -l "$m"; } 2>/dev/null
-		done </proc/mounts
 		find "$WORK" -xdev -type d ! -perm -u=rwx -exec chmod u+rwx {} + 2>/dev/null
 		rm -rf --one-file-system "$WORK"
 	fi
@@ -136,6 +137,35 @@ num() {
 	grep -o "\"$1\":[0-9.]*" | head -n 1 | cut -d: -f2
 }
 
+
+# is_mounted DIR: DIR is a mount point in this namespace.
+is_mounted() {
+	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# daemon_pid DIR: the pid(s) of the cairn process serving the mount at DIR.
+daemon_pid() {
+	pgrep -f -- "^$CAIRN (.* )?mount (.* )?$1\$"
+}
+
+# gone PID: process PID has ended (a zombie that init has not reaped yet
+# counts: the daemon's parent is init, which may take its time).
+gone() {
+	local state
+	state=$(awk "{ print \$3 }" "/proc/$1/stat" 2>/dev/null) || return 0
+	[[ -z $state || $state == Z ]]
+}
+
+# wait_gone PID: wait up to 5 s for process PID to end.
+wait_gone() {
+	local i
+	for i in $(seq 50); do
+		gone "$1" && return 0
+		sleep 0.1
+	done
+	echo "process $1 still running after 5 s"
+	return 1
+}
 
 test_done() {
 	echo "# $test_count_ok passed, $test_count_fail failed"

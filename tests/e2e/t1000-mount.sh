@@ -13,49 +13,10 @@
 # Folder names are local time: a zone away from UTC by a non-whole hour
 # (no tzdata needed) shows that the mount and date(1) agree on it.
 export TZ=CRN-5:45
+# shellcheck disable=SC2034 # used in the test bodies
 M=$WORK/mnt    # the mount most tests use
+# shellcheck disable=SC2034
 M2=$WORK/mnt2  # a second mount with a small cache, for the readers
-
-# Never leave a mount behind, even with KEEP=1 or after a failed test:
-# a stale FUSE mount would hang whatever walks the work dir next.
-mount_cleanup_() {
-	local st=$? m
-	for m in "$M" "$M2"; do
-		if is_mounted "$m"; then fusermount3 -uz "$m" 2>/dev/null || umount -l "$m"; fi
-	done
-	(exit "$st")
-	test_cleanup_
-}
-trap mount_cleanup_ EXIT
-
-# is_mounted DIR: DIR is a mount point in this namespace.
-is_mounted() {
-	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-# daemon_pid DIR: the pid of the cairn process serving the mount at DIR.
-daemon_pid() {
-	pgrep -f -- "^$CAIRN (.* )?mount (.* )?$1\$"
-}
-
-# gone PID: process PID has ended (a zombie that init has not reaped yet
-# counts: the daemon's parent is init, which may take its time).
-gone() {
-	local state
-	state=$(awk "{ print \$3 }" "/proc/$1/stat" 2>/dev/null) || return 0
-	[[ -z $state || $state == Z ]]
-}
-
-# wait_gone PID: wait up to 5 s for process PID to end.
-wait_gone() {
-	local i
-	for i in $(seq 50); do
-		gone "$1" && return 0
-		sleep 0.1
-	done
-	echo "process $1 still running after 5 s"
-	return 1
-}
 
 # snapshot_names: the folder of each snapshot, oldest first, worked out
 # from `cairn snapshots --json` with date(1): local time, and "-2", "-3"

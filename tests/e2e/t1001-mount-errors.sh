@@ -13,49 +13,9 @@ M=$WORK/mnt
 # shellcheck disable=SC2034 # used in the test bodies
 LOG=$XDG_CACHE_HOME/cairn/mount.log
 
-# Never leave a mount behind, even with KEEP=1 or after a failed test.
-mount_cleanup_() {
-	local st=$? m
-	for m in "$M" "$WORK/full" "$WORK/mnt2"; do
-		if is_mounted "$m"; then fusermount3 -uz "$m" 2>/dev/null || umount -l "$m"; fi
-	done
-	(exit "$st")
-	test_cleanup_
-}
-trap mount_cleanup_ EXIT
-
-# is_mounted DIR: DIR is a mount point in this namespace.
-is_mounted() {
-	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
 # mounts_under_work: how many mounts there are below $WORK.
 mounts_under_work() {
 	awk -v w="$WORK/" 'index($5, w) == 1 { n++ } END { print n + 0 }' /proc/self/mountinfo
-}
-
-# daemon_pid DIR: the pid(s) of the cairn process serving the mount at DIR.
-daemon_pid() {
-	pgrep -f -- "^$CAIRN (.* )?mount (.* )?$1\$"
-}
-
-# gone PID: process PID has ended (a zombie that init has not reaped yet
-# counts: the daemon's parent is init, which may take its time).
-gone() {
-	local state
-	state=$(awk "{ print \$3 }" "/proc/$1/stat" 2>/dev/null) || return 0
-	[[ -z $state || $state == Z ]]
-}
-
-# wait_gone PID: wait up to 5 s for process PID to end.
-wait_gone() {
-	local i
-	for i in $(seq 50); do
-		gone "$1" && return 0
-		sleep 0.1
-	done
-	echo "process $1 still running after 5 s"
-	return 1
 }
 
 # wait_answers DIR: wait up to 5 s for a mount at DIR that lists @latest.
